@@ -1,0 +1,81 @@
+"""Domain exceptions of the customer side. Each carries the Korean message a
+customer sees; views show `exc.message` and never a stack trace."""
+
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+
+class AccountsError(Exception):
+    message = _("요청을 처리할 수 없습니다.")
+
+    def __init__(self, message=None):
+        if message is not None:
+            self.message = message
+        super().__init__(str(self.message))
+
+
+class LoginIdTaken(AccountsError):
+    message = _("이미 사용 중인 아이디입니다. 다른 아이디를 입력해 주세요.")
+
+
+class AlreadyCustomer(AccountsError):
+    message = _("이미 이 은행의 고객입니다. 기존 아이디로 로그인해 주세요.")
+
+
+class SignupExpired(AccountsError):
+    message = _("가입 신청 시간이 지났습니다. 처음부터 다시 진행해 주세요.")
+
+
+class InvalidCredentials(AccountsError):
+    def __init__(self, remaining: int | None = None):
+        self.remaining = remaining
+        if remaining is None:
+            message = _("아이디 또는 비밀번호가 올바르지 않습니다.")
+        else:
+            message = ngettext(
+                "아이디 또는 비밀번호가 올바르지 않습니다. %(n)d회 더 틀리면 로그인이 잠깁니다.",
+                "아이디 또는 비밀번호가 올바르지 않습니다. %(n)d회 더 틀리면 로그인이 잠깁니다.",
+                remaining,
+            ) % {"n": remaining}
+        super().__init__(message)
+
+
+class LoginLocked(AccountsError):
+    message = _(
+        "비밀번호를 5회 연속 잘못 입력하여 로그인이 잠겼습니다. "
+        "본인확인 후 비밀번호를 재설정하거나 영업점에 문의해 주세요."
+    )
+
+
+class SmsCodeInvalid(AccountsError):
+    message = _("인증번호가 올바르지 않습니다.")
+
+
+class SmsCodeExpired(AccountsError):
+    message = _("인증번호가 만료되었거나 사용할 수 없습니다. 인증번호를 다시 받아 주세요.")
+
+
+class SmsCodeThrottled(AccountsError):
+    message = _("인증번호를 여러 번 잘못 입력했습니다. 잠시 후 다시 시도해 주세요.")
+
+
+class SmsCooldown(AccountsError):
+    def __init__(self, seconds: int):
+        self.seconds = seconds
+        super().__init__(_("인증번호를 방금 보냈습니다. %(s)d초 후에 다시 요청해 주세요.") % {"s": seconds})
+
+
+class IdentityMismatch(AccountsError):
+    message = _("입력하신 정보가 고객 정보와 일치하지 않습니다.")
+
+
+class IdentityLocked(AccountsError):
+    message = _("본인확인에 5회 연속 실패하여 잠겼습니다. 신분증을 지참하여 영업점을 방문해 주세요.")
+
+
+class OtpCodeInvalid(AccountsError):
+    message = _("OTP 인증번호가 올바르지 않습니다. OTP 앱에 표시된 6자리 숫자를 입력해 주세요.")
+
+
+class OtpThrottled(AccountsError):
+    message = _("OTP 인증번호를 여러 번 잘못 입력했습니다. 잠시 후 다시 시도해 주세요.")

@@ -1,0 +1,31 @@
+"""The SMS gateway. Pluggable through CERTBANK_SMS_GATEWAY (a dotted path to a
+class with `send(phone, body)`); the default is the demo outbox."""
+
+import logging
+
+from django.conf import settings
+from django.db import transaction
+from django.utils.module_loading import import_string
+
+logger = logging.getLogger("certbank.sms")
+
+
+class OutboxGateway:
+    """Demo gateway: keeps messages for the 내 휴대폰 page and logs them.
+
+    Message bodies hold codes and notices only, never an RRN."""
+
+    def send(self, phone: str, body: str) -> None:
+        from accounts.models import SmsMessage, mask_phone
+
+        SmsMessage.objects.create(phone=phone, body=body)
+        logger.info("SMS to %s: %s", mask_phone(phone), body)
+
+
+def gateway():
+    return import_string(settings.CERTBANK_SMS_GATEWAY)()
+
+
+def sms_send(*, phone: str, body: str) -> None:
+    """Send after the surrounding transaction commits (nothing for a rollback)."""
+    transaction.on_commit(lambda: gateway().send(phone, body))

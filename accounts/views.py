@@ -1,0 +1,239 @@
+"""HTTP adapters for customer flows: bind a form, call one service, render."""
+
+
+from django.contrib import messages
+from django.contrib.auth import authenticate, login, logout
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
+from django.views.decorators.http import require_POST
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts import services
+from accounts.decorators import customer_required, demo_only
+from accounts.exceptions import AccountsError, SmsCodeInvalid
+from accounts.forms import LoginForm, NewPasswordForm, OtpConfirmForm, SignupForm, SignupVerifyForm, UnlockForm
+from accounts.models import Customer, SmsMessage, format_phone
+from accounts.qr import qr_svg
+from audit.models import Action
+from audit.services import audit_record
+from bank.middleware import idle_seconds_left
+from banking.exceptions import BankingError
+
+SIGNUP_SESSION_KEY = "signup_customer"
+UNLOCK_SESSION_KEY = "unlock_customer"
+
+
+def _home(request):
+    return redirect("banking:home", bank=request.bank.slug)
+
+
+def _safe_next(request) -> str | None:
+    target = request.POST.get("next") or request.GET.get("next")
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+        return target
+    return None
+
+
+@sensitive_post_parameters("password")
+def login_view(request):
+    form = LoginForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            customer = authenticate(
+                request, bank=request.bank, login_id=form.cleaned_data["login_id"], password=form.cleaned_data["password"]
+            )
+        except AccountsError as exc:
+            form.add_error(None, exc.message)
+        else:
+            if customer is not None:
+                login(request, customer)
+                return redirect(_safe_next(request) or reverse("banking:accounts", kwargs={"bank": request.bank.slug}))
+            form.add_error(None, _("아이디 또는 비밀번호가 올바르지 않습니다."))
+    return render(request, "accounts/login.html", {"form": form, "next": _safe_next(request) or ""})
+
+
+@require_POST
+def logout_view(request):
+    if request.user.is_authenticated:
+        audit_record(action=Action.LOGOUT, customer=request.user, bank=request.user.bank, request=request)
+    logout(request)
+    messages.success(request, _("안전하게 로그아웃되었습니다."))
+    return _home(request)
+
+
+@sensitive_post_parameters("rrn", "password1", "password2")
+def signup_view(request):
+    form = SignupForm(request.POST or None, today=timezone.localdate())
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            customer = services.customer_signup_start(
+                bank=request.bank,
+                name=data["name"],
+                rrn=data["rrn"],
+                phone=data["phone"],
+                email=data["email"],
+                login_id=data["login_id"],
+                password=data["password1"],
+                request=request,
+            )
+        except AccountsError as exc:
+            form.add_error(None, exc.message)
+        else:
+            request.session[SIGNUP_SESSION_KEY] = customer.pk
+            return redirect("accounts:signup_verify", bank=request.bank.slug)
+    return render(request, "accounts/signup.html", {"form": form})
+
+
+def _pending(request, key) -> Customer | None:
+    pk = request.session.get(key)
+    if pk is None:
+        return None
+    return Customer.objects.select_related("bank").filter(pk=pk, bank=request.bank).first()
+
+
+@sensitive_post_parameters("code", "pin1", "pin2")
+def signup_verify_view(request):
+    customer = _pending(request, SIGNUP_SESSION_KEY)
+    if customer is None or customer.signup_completed_at is not None:
+        return redirect("accounts:signup", bank=request.bank.slug)
+    form = SignupVerifyForm()
+    if request.method == "POST" and "resend" in request.POST:
+        try:
+            services.sms_code_send(customer=customer, reason=_("계좌개설"), request=request)
+            messages.success(request, _("인증번호를 다시 보냈습니다."))
+        except AccountsError as exc:
+            messages.error(request, exc.message)
+        return redirect("accounts:signup_verify", bank=request.bank.slug)
+    if request.method == "POST":
+        form = SignupVerifyForm(request.POST)
+        if form.is_valid():
+            try:
+                account = services.customer_signup_complete(
+                    customer=customer, code=form.cleaned_data["code"], pin=form.cleaned_data["pin1"], request=request
+                )
+            except (AccountsError, BankingError) as exc:
+                form.add_error("code" if isinstance(exc, SmsCodeInvalid) else None, exc.message)
+            else:
+                del request.session[SIGNUP_SESSION_KEY]
+                return render(request, "accounts/signup_done.html", {"customer": customer, "account": account})
+    context = {"form": form, "customer": customer, "phone": format_phone(customer.phone)}
+    return render(request, "accounts/signup_verify.html", context)
+
+
+@sensitive_post_parameters("rrn", "pin")
+def unlock_view(request):
+    form = UnlockForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            customer = services.login_unlock_start(
+                bank=request.bank,
+                login_id=data["login_id"],
+                rrn=data["rrn"],
+                account_number=data["account_number"],
+                pin=data["pin"],
+                request=request,
+            )
+        except (AccountsError, BankingError) as exc:
+            form.add_error(None, exc.message)
+        else:
+            request.session[UNLOCK_SESSION_KEY] = customer.pk
+            return redirect("accounts:unlock_verify", bank=request.bank.slug)
+    return render(request, "accounts/unlock.html", {"form": form})
+
+
+@sensitive_post_parameters("code", "password1", "password2")
+def unlock_verify_view(request):
+    customer = _pending(request, UNLOCK_SESSION_KEY)
+    if customer is None:
+        return redirect("accounts:unlock", bank=request.bank.slug)
+    form = NewPasswordForm(request.POST or None, customer=customer)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.login_unlock_complete(
+                customer=customer, code=form.cleaned_data["code"], new_password=form.cleaned_data["password1"], request=request
+            )
+        except AccountsError as exc:
+            form.add_error(None, exc.message)
+        else:
+            del request.session[UNLOCK_SESSION_KEY]
+            messages.success(request, _("비밀번호를 재설정했습니다. 새 비밀번호로 로그인해 주세요."))
+            return redirect("accounts:login", bank=request.bank.slug)
+    return render(request, "accounts/unlock_verify.html", {"form": form, "phone": customer.masked_phone})
+
+
+@customer_required
+def otp_view(request):
+    device = services.otp_device(customer=request.user)
+    if device is not None:
+        return render(request, "accounts/otp_enrolled.html", {"device": device})
+    pending = services.otp_enrolment_start(customer=request.user)
+    form = OtpConfirmForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.otp_enrolment_confirm(customer=request.user, code=form.cleaned_data["code"], request=request)
+        except AccountsError as exc:
+            form.add_error("code", exc.message)
+        else:
+            messages.success(request, _("OTP를 등록했습니다. 이체 등 중요한 거래에 사용합니다."))
+            return redirect("accounts:otp", bank=request.bank.slug)
+    context = {
+        "form": form,
+        "qr_svg": qr_svg(pending.config_url),
+        "secret": _base32_groups(pending),
+        "otpauth_uri": pending.config_url,
+    }
+    return render(request, "accounts/otp_enrol.html", context)
+
+
+def _base32_groups(device: TOTPDevice) -> str:
+    import base64
+
+    secret = base64.b32encode(device.bin_key).decode("ascii").rstrip("=")
+    return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
+
+
+@require_POST
+def session_extend_view(request):
+    """The 연장 button: any authenticated request renews the idle timer."""
+    if not request.user.is_authenticated:
+        return JsonResponse({"seconds_left": 0, "logged_in": False}, status=401)
+    return JsonResponse({"seconds_left": idle_seconds_left(request), "logged_in": True})
+
+
+@demo_only
+def demo_phone_view(request):
+    """내 휴대폰 (demo): the SMS outbox for one phone number."""
+    phone = "".join(ch for ch in request.GET.get("phone", "") if ch.isdigit())[:11]
+    if not phone:
+        pending = _pending(request, SIGNUP_SESSION_KEY) or _pending(request, UNLOCK_SESSION_KEY)
+        if pending is not None:
+            phone = pending.phone
+        elif request.user.is_authenticated and request.user.phone:
+            phone = request.user.phone
+    sms = SmsMessage.objects.filter(phone=phone)[:20] if phone else []
+    return render(request, "accounts/demo_phone.html", {"phone": phone, "phone_display": format_phone(phone), "messages_list": sms})
+
+
+@demo_only
+@customer_required
+@sensitive_variables("device")
+def demo_otp_view(request):
+    """내 OTP (demo): the current code of the customer's OTP, for visitors without an app."""
+    device = services.otp_device(customer=request.user)
+    context = {"device": device}
+    if device is not None:
+        totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+        now = timezone.now().timestamp()
+        totp.time = now
+        context.update(code=f"{totp.token():0{device.digits}d}", seconds_left=int(device.step - (now - device.t0) % device.step))
+    return render(request, "accounts/demo_otp.html", context)
+
+

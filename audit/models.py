@@ -1,0 +1,69 @@
+"""The audit log: one row for every security or money event.
+
+Rows are written by `audit.services.audit_record` inside the same
+transaction as the change they describe, and never updated or deleted.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Action(models.TextChoices):
+    SIGNUP_STARTED = "signup_started", _("가입 신청")
+    SIGNUP_COMPLETED = "signup_completed", _("가입 완료")
+    LOGIN_SUCCEEDED = "login_succeeded", _("로그인 성공")
+    LOGIN_FAILED = "login_failed", _("로그인 실패")
+    LOGIN_LOCKED = "login_locked", _("로그인 잠금")
+    LOGIN_UNLOCKED = "login_unlocked", _("로그인 잠금 해제")
+    LOGOUT = "logout", _("로그아웃")
+    SESSION_EXPIRED = "session_expired", _("자동 로그아웃")
+    PASSWORD_RESET = "password_reset", _("비밀번호 재설정")
+    SMS_SENT = "sms_sent", _("SMS 인증번호 발송")
+    SMS_FAILED = "sms_failed", _("SMS 인증 실패")
+    OTP_ENROLLED = "otp_enrolled", _("OTP 등록")
+    OTP_FAILED = "otp_failed", _("OTP 인증 실패")
+    IDENTITY_VERIFIED = "identity_verified", _("본인확인 성공")
+    IDENTITY_FAILED = "identity_failed", _("본인확인 실패")
+    ACCOUNT_OPENED = "account_opened", _("계좌 개설")
+    ACCOUNT_PIN_FAILED = "account_pin_failed", _("계좌 비밀번호 오류")
+    ACCOUNT_PIN_LOCKED = "account_pin_locked", _("계좌 비밀번호 잠금")
+    MONEY_MOVED = "money_moved", _("입출금")
+    STAFF_UNLOCKED_LOGIN = "staff_unlocked_login", _("직원 로그인 잠금 해제")
+
+
+class AuditEvent(models.Model):
+    created_at = models.DateTimeField(_("일시"), default=timezone.now, db_index=True)
+    action = models.CharField(_("구분"), max_length=40, choices=Action.choices, db_index=True)
+    bank = models.ForeignKey(
+        "banking.Bank", verbose_name=_("은행"), null=True, blank=True, on_delete=models.PROTECT
+    )
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("고객"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="audit_events",
+    )
+    # The staff member who acted, when it was not the customer.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("처리 직원"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="audit_actions",
+    )
+    ip_address = models.GenericIPAddressField(_("IP 주소"), null=True, blank=True)
+    # Never an RRN, password, PIN or code: identifiers and reasons only.
+    detail = models.JSONField(_("내용"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("감사 기록")
+        verbose_name_plural = _("감사 기록")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.get_action_display()}"

@@ -1,0 +1,203 @@
+"""Certbank settings, read from the environment (see `.env.example`).
+
+`DJANGO_ENV=production` turns on production behaviour: no debug, secrets
+required from the environment, secure cookies, HSTS, demo pages off.
+Anything else is development with safe local defaults.
+"""
+
+from pathlib import Path
+
+import dj_database_url
+from django.utils.translation import gettext_lazy as _
+
+from bank import devsecrets
+from bank.env import env_bool, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+ENVIRONMENT = env_str("DJANGO_ENV", "development")
+PRODUCTION = ENVIRONMENT == "production"
+
+# Data folder for the SQLite file, development secrets and (later) CA keys.
+# Outside version control; in production point it at a persistent volume.
+DATA_DIR = Path(env_str("CERTBANK_DATA_DIR", str(BASE_DIR / "var")))
+
+if PRODUCTION:
+    _secrets = {}
+else:
+    _secrets = devsecrets.load_or_create(DATA_DIR)
+
+
+def _secret(name: str) -> str:
+    # SECURITY: production refuses to start without its secrets; development
+    # falls back to per-machine random keys kept outside the repository.
+    return env_str(name, _secrets.get(name), required=PRODUCTION)
+
+
+SECRET_KEY = _secret("DJANGO_SECRET_KEY")
+DEBUG = env_bool("DJANGO_DEBUG", not PRODUCTION)
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost"])
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "audit",
+    "banking",
+    "accounts",
+    "certificates",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "bank.middleware.ContentSecurityPolicyMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "bank.middleware.IdleTimeoutMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "bank.tenancy.BankMiddleware",
+]
+
+ROOT_URLCONF = "bank.urls"
+WSGI_APPLICATION = "bank.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "bank.tenancy.bank_context",
+            ],
+        },
+    },
+]
+
+# SQLite by default (a file in the data folder); PostgreSQL through DATABASE_URL.
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'certbank.sqlite3'}"),
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # IMMEDIATE takes the write lock at BEGIN, so concurrent transfers queue
+    # instead of failing with "database is locked" (see shared NOTES).
+    DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "accounts.Customer"
+AUTHENTICATION_BACKENDS = [
+    "accounts.backends.BankPasswordBackend",
+    "accounts.backends.StaffBackend",
+]
+LOGIN_URL = "home"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "ko"
+LANGUAGES = [("ko", _("한국어")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "Asia/Seoul"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = Path(env_str("DJANGO_STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if PRODUCTION
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+
+# --- Sessions and security headers -------------------------------------------
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = 60 * 60 * 8
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+CSRF_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", PRODUCTION)
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SSL_REDIRECT", PRODUCTION)
+SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31536000 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = PRODUCTION
+SECURE_HSTS_PRELOAD = PRODUCTION
+if env_bool("DJANGO_BEHIND_TLS_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- Messages to customers ---------------------------------------------------
+EMAIL_BACKEND = env_str(
+    "DJANGO_EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend" if PRODUCTION else "django.core.mail.backends.console.EmailBackend",
+)
+DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", "Certbank <no-reply@certbank.invalid>")
+EMAIL_HOST = env_str("DJANGO_EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("DJANGO_EMAIL_PORT", 25)
+
+# --- Certbank ----------------------------------------------------------------
+# Keys for field encryption (RRN, AES-GCM) and for keyed digests (RRN index,
+# account PINs). 32 random bytes each, URL-safe base64.
+CERTBANK_FIELD_KEY = _secret("CERTBANK_FIELD_KEY")
+CERTBANK_INDEX_KEY = _secret("CERTBANK_INDEX_KEY")
+# Demo pages (내 휴대폰, 내 OTP) and the demo SMS outbox.
+CERTBANK_DEMO_MODE = env_bool("CERTBANK_DEMO_MODE", not PRODUCTION)
+CERTBANK_SMS_GATEWAY = env_str("CERTBANK_SMS_GATEWAY", "accounts.sms.OutboxGateway")
+CERTBANK_IDLE_TIMEOUT = env_int("CERTBANK_IDLE_TIMEOUT", 600)
+CERTBANK_LOGIN_MAX_FAILURES = 5
+CERTBANK_PIN_MAX_FAILURES = 5
+CERTBANK_SMS_CODE_VALID_SECONDS = 180
+CERTBANK_SMS_RESEND_COOLDOWN = 30
+CERTBANK_SMS_MAX_FAILURES = 5
+# Exponential back-off between wrong SMS codes: 1, 2, 4 ... seconds times this.
+CERTBANK_SMS_THROTTLE_FACTOR = 1
+CERTBANK_IDENTITY_MAX_FAILURES = 5
+CERTBANK_WELCOME_DEPOSIT = env_int("CERTBANK_WELCOME_DEPOSIT", 1_000_000)
+CERTBANK_SIGNUP_PENDING_SECONDS = 30 * 60
+
+OTP_TOTP_ISSUER = "Certbank"
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "{asctime} {levelname} {name}: {message}", "style": "{"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {
+        "certbank": {"handlers": ["console"], "level": env_str("CERTBANK_LOG_LEVEL", "INFO")},
+    },
+}
+CSRF_FAILURE_VIEW = "bank.views.csrf_failure_view"

@@ -1,0 +1,17 @@
+"""Test settings: the real settings with fixed keys and a fast password hasher."""
+
+import os
+
+os.environ.setdefault("CERTBANK_DATA_DIR", os.path.join(os.path.dirname(os.path.dirname(__file__)), "var", "test"))
+
+from bank.settings import *  # noqa: E402,F403
+
+SECRET_KEY = "test-secret-key-not-for-production-0123456789abcdef"
+CERTBANK_FIELD_KEY = "dGVzdC1maWVsZC1rZXktMzItYnl0ZXMtbG9uZy0wMDA="
+CERTBANK_INDEX_KEY = "dGVzdC1pbmRleC1rZXktMzItYnl0ZXMtbG9uZy0wMDA="
+# PBKDF2 with a million rounds costs ~0.3 s a check; tests check many passwords.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+CERTBANK_DEMO_MODE = True
+CERTBANK_SMS_RESEND_COOLDOWN = 0
+STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405

@@ -1,0 +1,14 @@
+from django.urls import include, path
+
+from bank import views
+from bank.admin_site import staff_site
+from banking.views import bank_list_view
+
+urlpatterns = [
+    path("", bank_list_view, name="home"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("staff/", staff_site.urls),
+    path("brand/<slug:slug>.css", views.brand_css_view, name="brand_css"),
+    path("<slug:bank>/", include("banking.urls")),
+    path("<slug:bank>/", include("accounts.urls")),
+]

@@ -1,0 +1,19 @@
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from django.views.decorators.cache import cache_control
+
+from banking.models import Bank
+
+
+@cache_control(max_age=300, public=True)
+def brand_css_view(request, slug):
+    """The bank's colour as CSS custom properties (no inline styles under the CSP)."""
+    bank = get_object_or_404(Bank, slug=slug)
+    css = f":root {{ --brand: {bank.colour}; }}\n"
+    return HttpResponse(css, content_type="text/css; charset=utf-8")
+
+
+def csrf_failure_view(request, reason=""):
+    from django.shortcuts import render
+
+    return render(request, "403_csrf.html", status=403)

@@ -1,0 +1,28 @@
+import io
+
+import qrcode
+from django.core.management.base import BaseCommand
+
+from banking import demo
+
+
+class Command(BaseCommand):
+    help = "Create the demo banks, customers and staff member (idempotent)."
+
+    def handle(self, *args, **options):
+        banks, customers, staff, device = demo.seed_all()
+        self.stdout.write(self.style.SUCCESS("데모 데이터 준비 완료 (demo data ready)"))
+        for bank in banks.values():
+            self.stdout.write(f"  {bank.code} {bank.name_ko} ({bank.name_en})  http://127.0.0.1:8000/{bank.slug}/")
+        for customer in customers:
+            self.stdout.write(
+                f"  {customer.bank.name_ko:6} ID {customer.login_id:10} 비밀번호 {demo.DEMO_PASSWORD}  계좌 비밀번호 {demo.DEMO_PIN}  ({customer.name})"
+            )
+        self.stdout.write(f"  직원 콘솔 http://127.0.0.1:8000/staff/  ID {demo.STAFF_USERNAME}  비밀번호 {demo.STAFF_PASSWORD}")
+        self.stdout.write("  직원 OTP (add to an authenticator app):")
+        self.stdout.write(f"  {device.config_url}")
+        qr = qrcode.QRCode(border=1)
+        qr.add_data(device.config_url)
+        buffer = io.StringIO()
+        qr.print_ascii(out=buffer, invert=True)
+        self.stdout.write(buffer.getvalue())
