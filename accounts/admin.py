@@ -15,8 +15,17 @@ class CustomerAdmin(admin.ModelAdmin):
     search_fields = ["name", "login_id", "rrn_masked", "username"]
     list_select_related = ["bank"]
     readonly_fields = [
-        "username", "bank", "login_id", "rrn_masked", "date_joined", "signup_completed_at", "last_login",
-        "failed_login_count", "login_locked_at", "identity_failed_count", "identity_locked_at",
+        "username",
+        "bank",
+        "login_id",
+        "rrn_masked",
+        "date_joined",
+        "signup_completed_at",
+        "last_login",
+        "failed_login_count",
+        "login_locked_at",
+        "identity_failed_count",
+        "identity_locked_at",
     ]
     fields = readonly_fields[:4] + ["name", "phone", "email", "is_active"] + readonly_fields[4:]
     actions = ["unlock_logins"]

@@ -42,8 +42,7 @@ class InvalidCredentials(AccountsError):
 
 class LoginLocked(AccountsError):
     message = _(
-        "비밀번호를 5회 연속 잘못 입력하여 로그인이 잠겼습니다. "
-        "본인확인 후 비밀번호를 재설정하거나 영업점에 문의해 주세요."
+        "비밀번호를 5회 연속 잘못 입력하여 로그인이 잠겼습니다. 본인확인 후 비밀번호를 재설정하거나 영업점에 문의해 주세요."
     )
 
 

@@ -108,8 +108,12 @@ class AccountNumberField(forms.CharField):
 
 
 class LoginForm(forms.Form):
-    login_id = forms.CharField(label=_("아이디"), max_length=20, widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}))
-    password = forms.CharField(label=_("비밀번호"), max_length=128, strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+    login_id = forms.CharField(
+        label=_("아이디"), max_length=20, widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True})
+    )
+    password = forms.CharField(
+        label=_("비밀번호"), max_length=128, strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
 
 
 class SignupForm(forms.Form):
@@ -124,9 +128,15 @@ class SignupForm(forms.Form):
     phone = PhoneField()
     email = forms.EmailField(label=_("이메일"), required=False, widget=forms.EmailInput(attrs={"autocomplete": "email"}))
     login_id = forms.CharField(label=_("아이디"), max_length=20, widget=forms.TextInput(attrs={"autocomplete": "username"}))
-    password1 = forms.CharField(label=_("비밀번호"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
-    password2 = forms.CharField(label=_("비밀번호 확인"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
-    agree = forms.BooleanField(label=_("개인(신용)정보 수집·이용에 동의합니다."), error_messages={"required": _("약관에 동의해 주세요.")})
+    password1 = forms.CharField(
+        label=_("비밀번호"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+    password2 = forms.CharField(
+        label=_("비밀번호 확인"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+    agree = forms.BooleanField(
+        label=_("개인(신용)정보 수집·이용에 동의합니다."), error_messages={"required": _("약관에 동의해 주세요.")}
+    )
 
     def __init__(self, *args, today=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -180,7 +190,9 @@ class SignupVerifyForm(forms.Form):
 
 class UnlockForm(forms.Form):
     login_id = forms.CharField(label=_("아이디"), max_length=20)
-    rrn = forms.CharField(label=_("주민등록번호"), max_length=14, widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric"}))
+    rrn = forms.CharField(
+        label=_("주민등록번호"), max_length=14, widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric"})
+    )
     account_number = AccountNumberField()
     pin = PinField(label=_("계좌 비밀번호"))
 
@@ -189,8 +201,12 @@ class NewPasswordForm(forms.Form):
     error_messages = {"password_mismatch": _("비밀번호가 서로 다릅니다.")}
 
     code = CodeField(label=_("SMS 인증번호"))
-    password1 = forms.CharField(label=_("새 비밀번호"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
-    password2 = forms.CharField(label=_("새 비밀번호 확인"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    password1 = forms.CharField(
+        label=_("새 비밀번호"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+    password2 = forms.CharField(
+        label=_("새 비밀번호 확인"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
 
     def __init__(self, *args, customer=None, **kwargs):
         super().__init__(*args, **kwargs)

@@ -79,9 +79,7 @@ class Customer(AbstractBaseUser, PermissionsMixin):
                 condition=Q(bank__isnull=False) & ~Q(rrn_index=""),
                 name="one_customer_per_person_per_bank",
             ),
-            models.CheckConstraint(
-                condition=Q(is_staff=True) | Q(bank__isnull=False), name="customer_has_bank"
-            ),
+            models.CheckConstraint(condition=Q(is_staff=True) | Q(bank__isnull=False), name="customer_has_bank"),
         ]
 
     def __str__(self):

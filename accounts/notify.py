@@ -12,6 +12,4 @@ def notify_customer(*, customer, subject: str, body: str) -> None:
         sms_send(phone=customer.phone, body=f"[{bank_name}] {body}")
     if customer.email:
         email = customer.email
-        transaction.on_commit(
-            lambda: send_mail(f"[{bank_name}] {subject}", body, None, [email], fail_silently=True)
-        )
+        transaction.on_commit(lambda: send_mail(f"[{bank_name}] {subject}", body, None, [email], fail_silently=True))

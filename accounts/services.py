@@ -42,7 +42,6 @@ from banking import accountnumbers
 from banking.models import Bank, DepositAccount
 from banking.services import account_open, account_pin_verify, welcome_deposit
 
-
 # --- SMS codes -----------------------------------------------------------------
 
 
@@ -66,7 +65,10 @@ def sms_code_send(*, customer: Customer, reason: str, request=None) -> None:
         minutes = settings.CERTBANK_SMS_CODE_VALID_SECONDS // 60
         sms_send(
             phone=device.number,
-            body=f"[{bank_name}] {reason} 인증번호 [{device.token}]를 {minutes}분 안에 입력해 주세요. 타인에게 절대 알려주지 마세요.",
+            body=(
+                f"[{bank_name}] {reason} 인증번호 [{device.token}]를 {minutes}분 안에 입력해 주세요. "
+                "타인에게 절대 알려주지 마세요."
+            ),
         )
         audit_record(action=Action.SMS_SENT, customer=customer, bank=customer.bank, request=request, reason=reason)
 
@@ -117,9 +119,7 @@ def customer_signup_start(
         probe = Customer(bank=bank)
         probe.set_rrn(rrn.digits)
         # Abandoned applications older than the pending window free their ID.
-        Customer.objects.filter(_stale_pending(bank)).filter(
-            Q(login_id=login_id) | Q(rrn_index=probe.rrn_index)
-        ).delete()
+        Customer.objects.filter(_stale_pending(bank)).filter(Q(login_id=login_id) | Q(rrn_index=probe.rrn_index)).delete()
         same_person = Customer.objects.filter(bank=bank, rrn_index=probe.rrn_index).first()
         if same_person is not None:
             if same_person.signup_completed_at is not None:
@@ -162,7 +162,8 @@ def customer_signup_complete(*, customer: Customer, code: str, pin: str, request
         notify_customer(
             customer=customer,
             subject=_("가입을 환영합니다"),
-            body=_("%(name)s님, 가입을 환영합니다. 계좌번호 %(number)s") % {
+            body=_("%(name)s님, 가입을 환영합니다. 계좌번호 %(number)s")
+            % {
                 "name": customer.name,
                 "number": account.display_number,
             },
@@ -230,9 +231,7 @@ def login_attempt_succeeded(*, customer: Customer, request=None) -> None:
 def password_login(*, bank: Bank, login_id: str, password: str, request=None) -> Customer:
     """Return the customer whose ID and password these are, or raise."""
     customer = (
-        Customer.objects.select_related("bank")
-        .filter(bank=bank, login_id=login_id, signup_completed_at__isnull=False)
-        .first()
+        Customer.objects.select_related("bank").filter(bank=bank, login_id=login_id, signup_completed_at__isnull=False).first()
     )
     if customer is None or not customer.is_active:
         _dummy_password_check(password)

@@ -1,6 +1,5 @@
 """HTTP adapters for customer flows: bind a form, call one service, render."""
 
-
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout
 from django.http import JsonResponse
@@ -219,7 +218,9 @@ def demo_phone_view(request):
         elif request.user.is_authenticated and request.user.phone:
             phone = request.user.phone
     sms = SmsMessage.objects.filter(phone=phone)[:20] if phone else []
-    return render(request, "accounts/demo_phone.html", {"phone": phone, "phone_display": format_phone(phone), "messages_list": sms})
+    return render(
+        request, "accounts/demo_phone.html", {"phone": phone, "phone_display": format_phone(phone), "messages_list": sms}
+    )
 
 
 @demo_only
@@ -235,5 +236,3 @@ def demo_otp_view(request):
         totp.time = now
         context.update(code=f"{totp.token():0{device.digits}d}", seconds_left=int(device.step - (now - device.t0) % device.step))
     return render(request, "accounts/demo_otp.html", context)
-
-

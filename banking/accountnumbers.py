@@ -40,12 +40,7 @@ def normalise(text: str) -> str:
 
 
 def is_valid(number: str) -> bool:
-    return (
-        len(number) == LENGTH
-        and number.isascii()
-        and number.isdigit()
-        and luhn_check_digit(number[:-1]) == number[-1]
-    )
+    return len(number) == LENGTH and number.isascii() and number.isdigit() and luhn_check_digit(number[:-1]) == number[-1]
 
 
 def display(number: str, grouping: str) -> str:

@@ -13,9 +13,7 @@ class BankingError(Exception):
 class AccountPinInvalid(BankingError):
     def __init__(self, remaining: int):
         self.remaining = remaining
-        super().__init__(
-            _("계좌 비밀번호가 올바르지 않습니다. %(n)d회 더 틀리면 계좌 비밀번호가 잠깁니다.") % {"n": remaining}
-        )
+        super().__init__(_("계좌 비밀번호가 올바르지 않습니다. %(n)d회 더 틀리면 계좌 비밀번호가 잠깁니다.") % {"n": remaining})
 
 
 class AccountPinLocked(BankingError):

@@ -63,12 +63,8 @@ class DepositAccount(models.Model):
         verbose_name_plural = _("예금 계좌")
         ordering = ["bank__code", "opened_at", "id"]
         constraints = [
-            models.CheckConstraint(
-                condition=Q(balance__gte=0) | Q(kind="internal"), name="customer_balance_not_negative"
-            ),
-            models.CheckConstraint(
-                condition=Q(kind="internal") | Q(owner__isnull=False), name="customer_account_has_owner"
-            ),
+            models.CheckConstraint(condition=Q(balance__gte=0) | Q(kind="internal"), name="customer_balance_not_negative"),
+            models.CheckConstraint(condition=Q(kind="internal") | Q(owner__isnull=False), name="customer_account_has_owner"),
         ]
 
     def __str__(self):
@@ -88,9 +84,7 @@ class LedgerEntry(models.Model):
         DEBIT = "debit", _("출금")
         CREDIT = "credit", _("입금")
 
-    account = models.ForeignKey(
-        DepositAccount, verbose_name=_("계좌"), on_delete=models.PROTECT, related_name="entries"
-    )
+    account = models.ForeignKey(DepositAccount, verbose_name=_("계좌"), on_delete=models.PROTECT, related_name="entries")
     # Both legs of one movement share this identifier.
     movement = models.UUIDField(_("거래 번호"), db_index=True)
     direction = models.CharField(_("구분"), max_length=6, choices=Direction.choices)

@@ -9,9 +9,7 @@ from banking.models import DepositAccount, LedgerEntry
 
 
 def customer_accounts(*, customer, bank) -> QuerySet[DepositAccount]:
-    return DepositAccount.objects.filter(owner=customer, bank=bank, kind=DepositAccount.Kind.CUSTOMER).select_related(
-        "bank"
-    )
+    return DepositAccount.objects.filter(owner=customer, bank=bank, kind=DepositAccount.Kind.CUSTOMER).select_related("bank")
 
 
 def account_entries(

@@ -68,9 +68,7 @@ def account_open(*, bank: Bank, owner, pin: str, product_name: str = DEMAND_DEPO
                     product_name=product_name,
                     pin_digest=_pin_digest(number, pin),
                 )
-                audit_record(
-                    action=Action.ACCOUNT_OPENED, customer=owner, bank=bank, request=request, account=number
-                )
+                audit_record(action=Action.ACCOUNT_OPENED, customer=owner, bank=bank, request=request, account=number)
                 return account
         except IntegrityError:
             continue  # the random number was taken: draw again

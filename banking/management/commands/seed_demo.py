@@ -16,7 +16,8 @@ class Command(BaseCommand):
             self.stdout.write(f"  {bank.code} {bank.name_ko} ({bank.name_en})  http://127.0.0.1:8000/{bank.slug}/")
         for customer in customers:
             self.stdout.write(
-                f"  {customer.bank.name_ko:6} ID {customer.login_id:10} 비밀번호 {demo.DEMO_PASSWORD}  계좌 비밀번호 {demo.DEMO_PIN}  ({customer.name})"
+                f"  {customer.bank.name_ko:6} ID {customer.login_id:10} 비밀번호 {demo.DEMO_PASSWORD}  "
+                f"계좌 비밀번호 {demo.DEMO_PIN}  ({customer.name})"
             )
         self.stdout.write(f"  직원 콘솔 http://127.0.0.1:8000/staff/  ID {demo.STAFF_USERNAME}  비밀번호 {demo.STAFF_PASSWORD}")
         self.stdout.write("  직원 OTP (add to an authenticator app):")

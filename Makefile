@@ -1,0 +1,40 @@
+# Certbank: `make demo` runs the site, `make test` runs every test.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test test-fast serve lint messages clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	$(PY) manage.py runserver 127.0.0.1:8000
+
+test: $(STAMP)
+	$(PY) -m pytest -n auto
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -n auto -m "not browser and not slow"
+
+# Production-like serving: gunicorn, DEBUG off, static files from whitenoise.
+serve: $(STAMP)
+	$(PY) manage.py migrate --noinput
+	DJANGO_DEBUG=false $(PY) manage.py collectstatic --noinput -v0
+	DJANGO_DEBUG=false $(VENV)/bin/gunicorn bank.wsgi --bind 127.0.0.1:8000 --workers 3 --access-logfile -
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+messages: $(STAMP)
+	$(PY) manage.py makemessages -l en --ignore=.venv --ignore=staticfiles --no-obsolete
+	$(PY) manage.py compilemessages -l en --ignore=.venv
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache
