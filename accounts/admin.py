@@ -36,6 +36,9 @@ class CustomerAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def save_model(self, request, obj, form, change):
+        services.staff_customer_update(customer=obj, changed=form.changed_data, staff=request.user, request=request)
+
     @admin.display(description=_("휴대폰"))
     def masked_phone(self, obj):
         return obj.masked_phone

@@ -335,6 +335,28 @@ def staff_unlock(*, customer: Customer, staff: Customer, request=None) -> None:
         audit_record(action=Action.STAFF_UNLOCKED_LOGIN, customer=customer, bank=customer.bank, actor=staff, request=request)
 
 
+def staff_customer_update(*, customer: Customer, changed: list[str], staff: Customer, request=None) -> None:
+    """Save a staff member's edit of a customer record, with an audit row.
+
+    The phone number is a second factor, so a change also notifies the
+    customer (on the old number too) as banks do.
+    """
+    with transaction.atomic():
+        old_phone = Customer.objects.filter(pk=customer.pk).values_list("phone", flat=True).first()
+        customer.save()
+        audit_record(
+            action=Action.STAFF_EDITED_CUSTOMER,
+            customer=customer,
+            bank=customer.bank,
+            actor=staff,
+            request=request,
+            fields=sorted(changed),
+        )
+        if "phone" in changed and old_phone:
+            PhoneDevice.objects.filter(user=customer).update(number=customer.phone, token=None)
+            sms_send(phone=old_phone, body=f"[{customer.bank.name_ko}] 등록된 휴대폰 번호가 변경되었습니다. 본인이 아니면 즉시 연락해 주세요.")
+
+
 # --- OTP (TOTP) enrolment -----------------------------------------------------------------
 
 

@@ -31,6 +31,7 @@ class Action(models.TextChoices):
     ACCOUNT_PIN_LOCKED = "account_pin_locked", _("계좌 비밀번호 잠금")
     MONEY_MOVED = "money_moved", _("입출금")
     STAFF_UNLOCKED_LOGIN = "staff_unlocked_login", _("직원 로그인 잠금 해제")
+    STAFF_EDITED_CUSTOMER = "staff_edited_customer", _("직원 고객정보 변경")
 
 
 class AuditEvent(models.Model):
