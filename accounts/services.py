@@ -354,7 +354,10 @@ def staff_customer_update(*, customer: Customer, changed: list[str], staff: Cust
         )
         if "phone" in changed and old_phone:
             PhoneDevice.objects.filter(user=customer).update(number=customer.phone, token=None)
-            sms_send(phone=old_phone, body=f"[{customer.bank.name_ko}] 등록된 휴대폰 번호가 변경되었습니다. 본인이 아니면 즉시 연락해 주세요.")
+            sms_send(
+                phone=old_phone,
+                body=f"[{customer.bank.name_ko}] 등록된 휴대폰 번호가 변경되었습니다. 본인이 아니면 즉시 연락해 주세요.",
+            )
 
 
 # --- OTP (TOTP) enrolment -----------------------------------------------------------------
