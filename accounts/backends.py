@@ -29,7 +29,11 @@ class BankPasswordBackend(ModelBackend):
 
 
 class StaffBackend(ModelBackend):
-    """Username and password for staff accounts only, with the same lockout."""
+    """Username and password for staff accounts only, with the same lockout.
+
+    A right password is only the first factor: success is recorded by the
+    staff login form once the TOTP code is checked too (bank/admin_site.py).
+    """
 
     def authenticate(self, request, username=None, password=None, **kwargs):
         if username is None or password is None:
@@ -45,7 +49,6 @@ class StaffBackend(ModelBackend):
         if not user.check_password(password):
             services.login_attempt_failed(customer=user, request=request)
             return None
-        services.login_attempt_succeeded(customer=user, request=request)
         return user
 
     def user_can_authenticate(self, user):

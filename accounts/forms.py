@@ -4,6 +4,7 @@ import re
 
 from django import forms
 from django.contrib.auth import password_validation
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts import rrn as rrn_rules
@@ -33,12 +34,13 @@ class RRNField(forms.CharField):
         super().__init__(**kwargs)
         self.widget.attrs.update({"autocomplete": "off", "inputmode": "numeric", "placeholder": "900101-1234567"})
 
-    def to_python(self, value):
-        value = super().to_python(value)
+    def clean(self, value):
+        # Parse after CharField.clean: its max_length validator needs the text, not the RRN.
+        value = super().clean(value)
         if not value:
             return value
         try:
-            return rrn_rules.parse(value)
+            return rrn_rules.parse(value, today=timezone.localdate())
         except rrn_rules.InvalidRRN as exc:
             code = "check_digit" if str(exc) == "check_digit" else "invalid"
             raise forms.ValidationError(self.error_messages[code], code=code) from None
@@ -114,6 +116,10 @@ class LoginForm(forms.Form):
     password = forms.CharField(
         label=_("비밀번호"), max_length=128, strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
     )
+
+    def clean_login_id(self):
+        # Sign-up stores IDs in lower case; "Hong" must find "hong".
+        return self.cleaned_data["login_id"].lower()
 
 
 class SignupForm(forms.Form):
@@ -195,6 +201,9 @@ class UnlockForm(forms.Form):
     )
     account_number = AccountNumberField()
     pin = PinField(label=_("계좌 비밀번호"))
+
+    def clean_login_id(self):
+        return self.cleaned_data["login_id"].lower()
 
 
 class NewPasswordForm(forms.Form):

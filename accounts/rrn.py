@@ -40,7 +40,8 @@ def check_digit(first_twelve: str) -> int:
     return (11 - total % 11) % 10
 
 
-def parse(text: str) -> RRN:
+def parse(text: str, *, today: datetime.date | None = None) -> RRN:
+    """Parse and check an RRN; `today` (Seoul date) rules out future births."""
     digits = text.strip().replace("-", "")
     if len(digits) != 13 or not digits.isascii() or not digits.isdigit():
         raise InvalidRRN("format")
@@ -49,7 +50,7 @@ def parse(text: str) -> RRN:
         birth = datetime.date(century + int(digits[:2]), int(digits[2:4]), int(digits[4:6]))
     except ValueError:
         raise InvalidRRN("date") from None
-    if birth > datetime.date.today():
+    if birth > (today or datetime.date.today()):
         raise InvalidRRN("date")
     if check_digit(digits[:12]) != int(digits[12]) and birth < NEW_STYLE_FROM:
         raise InvalidRRN("check_digit")

@@ -74,25 +74,32 @@ def sms_code_send(*, customer: Customer, reason: str, request=None) -> None:
 
 
 def sms_code_verify(*, customer: Customer, code: str, request=None) -> None:
-    """Check an SMS code; raises on failure after saving the failure count."""
-    device = PhoneDevice.objects.filter(user=customer).first()
-    if device is None or not device.token or device.valid_until is None or device.valid_until <= timezone.now():
-        raise SmsCodeExpired()
-    allowed, info = device.verify_is_allowed()
-    if not allowed and info and info.get("reason") == VerifyNotAllowed.N_FAILED_ATTEMPTS:
-        raise SmsCodeThrottled()
-    if device.verify_token(code.strip()):
-        return
-    audit_record(
-        action=Action.SMS_FAILED,
-        customer=customer,
-        bank=customer.bank,
-        request=request,
-        failures=device.throttling_failure_count,
-    )
-    if device.token is None:
-        raise SmsCodeExpired()
-    raise SmsCodeInvalid()
+    """Check an SMS code; raises on failure after saving the failure count.
+
+    The device row is locked, so two requests carrying the same code cannot
+    both be accepted and parallel guesses cannot pass the failure limit.
+    """
+    error = None
+    with transaction.atomic():
+        device = PhoneDevice.objects.select_for_update().filter(user=customer).first()
+        if device is None or not device.token or device.valid_until is None or device.valid_until <= timezone.now():
+            error = SmsCodeExpired()
+        else:
+            allowed, info = device.verify_is_allowed()
+            if not allowed and info and info.get("reason") == VerifyNotAllowed.N_FAILED_ATTEMPTS:
+                error = SmsCodeThrottled()
+            elif not device.verify_token(code.strip()):
+                audit_record(
+                    action=Action.SMS_FAILED,
+                    customer=customer,
+                    bank=customer.bank,
+                    request=request,
+                    failures=device.throttling_failure_count,
+                )
+                error = SmsCodeExpired() if device.token is None else SmsCodeInvalid()
+    # Raised after the commit: the failure count must survive the refusal.
+    if error is not None:
+        raise error
 
 
 # --- Sign-up ---------------------------------------------------------------------
@@ -101,6 +108,19 @@ def sms_code_verify(*, customer: Customer, code: str, request=None) -> None:
 def _stale_pending(bank: Bank) -> Q:
     cutoff = timezone.now() - datetime.timedelta(seconds=settings.CERTBANK_SIGNUP_PENDING_SECONDS)
     return Q(bank=bank, signup_completed_at__isnull=True, date_joined__lt=cutoff)
+
+
+def _application_abandon(customer: Customer) -> None:
+    """Free an unfinished application's login ID and RRN for a new application.
+
+    The row cannot be deleted: its audit rows point at it (on_delete=PROTECT)
+    and are kept. It keeps no RRN, and with no RRN index it can never be
+    completed (see customer_signup_complete).
+    """
+    PhoneDevice.objects.filter(user=customer).delete()
+    Customer.objects.filter(pk=customer.pk).update(
+        username=f"~{customer.pk}", login_id=f"~{customer.pk}", rrn_ciphertext="", rrn_index="", rrn_masked=""
+    )
 
 
 def customer_signup_start(
@@ -119,12 +139,14 @@ def customer_signup_start(
         probe = Customer(bank=bank)
         probe.set_rrn(rrn.digits)
         # Abandoned applications older than the pending window free their ID.
-        Customer.objects.filter(_stale_pending(bank)).filter(Q(login_id=login_id) | Q(rrn_index=probe.rrn_index)).delete()
+        stale = Customer.objects.filter(_stale_pending(bank)).filter(Q(login_id=login_id) | Q(rrn_index=probe.rrn_index))
+        for abandoned in stale:
+            _application_abandon(abandoned)
         same_person = Customer.objects.filter(bank=bank, rrn_index=probe.rrn_index).first()
         if same_person is not None:
             if same_person.signup_completed_at is not None:
                 raise AlreadyCustomer()
-            same_person.delete()  # a fresh application replaces the unfinished one
+            _application_abandon(same_person)  # a fresh application replaces the unfinished one
         if Customer.objects.filter(bank=bank, login_id=login_id).exists():
             raise LoginIdTaken()
         customer = Customer(
@@ -140,7 +162,7 @@ def customer_signup_start(
         customer.set_password(password)
         customer.save()
         audit_record(action=Action.SIGNUP_STARTED, customer=customer, bank=bank, request=request)
-        sms_code_send(customer=customer, reason=_("계좌개설"), request=request)
+        sms_code_send(customer=customer, reason="계좌개설", request=request)
     return customer
 
 
@@ -148,7 +170,9 @@ def customer_signup_complete(*, customer: Customer, code: str, pin: str, request
     """Verify the phone, activate the customer and open the first account."""
     if customer.signup_completed_at is not None:
         raise AlreadyCustomer()
-    if customer.date_joined < timezone.now() - datetime.timedelta(seconds=settings.CERTBANK_SIGNUP_PENDING_SECONDS):
+    cutoff = timezone.now() - datetime.timedelta(seconds=settings.CERTBANK_SIGNUP_PENDING_SECONDS)
+    # An application replaced by a newer one has no RRN index (_application_abandon).
+    if not customer.rrn_index or customer.date_joined < cutoff:
         raise SignupExpired()
     sms_code_verify(customer=customer, code=code, request=request)
     with transaction.atomic():
@@ -305,7 +329,7 @@ def login_unlock_start(*, bank: Bank, login_id: str, rrn: str, account_number: s
         audit_record(action=Action.IDENTITY_FAILED, bank=bank, request=request, login_id=login_id[:20], known=False)
         raise IdentityMismatch()
     identity_verify(customer=customer, rrn=rrn, account_number=account_number, pin=pin, request=request)
-    sms_code_send(customer=customer, reason=_("비밀번호 재설정"), request=request)
+    sms_code_send(customer=customer, reason="비밀번호 재설정", request=request)
     return customer
 
 

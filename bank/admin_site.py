@@ -1,14 +1,39 @@
 """The staff console: Django admin behind a TOTP second factor."""
 
+from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
-from django_otp.admin import OTPAdminSite
+from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
+
+
+class StaffLoginForm(OTPAdminAuthenticationForm):
+    """Password and TOTP checked as one step, with one answer for any failure.
+
+    SECURITY: a distinct "wrong code" message would tell a password guesser
+    that the password was right. A wrong code counts as a failed login, and
+    success is recorded only when both factors passed.
+    """
+
+    def clean(self):
+        from accounts import services
+
+        self.cleaned_data = super(OTPAdminAuthenticationForm, self).clean()
+        user = self.get_user()
+        try:
+            self.clean_otp(user)
+        except forms.ValidationError:
+            if user is not None:
+                services.login_attempt_failed(customer=user, request=self.request)
+            raise self.get_invalid_login_error() from None
+        services.login_attempt_succeeded(customer=user, request=self.request)
+        return self.cleaned_data
 
 
 class StaffSite(OTPAdminSite):
     site_header = _("Certbank 직원 콘솔")
     site_title = _("Certbank 직원 콘솔")
     index_title = _("업무 메뉴")
+    login_form = StaffLoginForm
 
 
 staff_site = StaffSite(name="admin")

@@ -1,5 +1,7 @@
 """Site-wide security middleware: Content-Security-Policy and idle logout."""
 
+import math
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
@@ -44,7 +46,7 @@ def idle_seconds_left(request) -> int:
     timeout = settings.CERTBANK_IDLE_TIMEOUT
     if last_seen is None:
         return timeout
-    return max(0, int(timeout - (timezone.now().timestamp() - last_seen)))
+    return max(0, math.ceil(timeout - (timezone.now().timestamp() - last_seen)))
 
 
 class IdleTimeoutMiddleware:
@@ -59,13 +61,18 @@ class IdleTimeoutMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        now = timezone.now().timestamp()
         if request.user.is_authenticated:
-            now = timezone.now().timestamp()
             last_seen = request.session.get(SESSION_LAST_SEEN)
             if last_seen is not None and now - last_seen > settings.CERTBANK_IDLE_TIMEOUT:
                 return self._expire(request)
             request.session[SESSION_LAST_SEEN] = now
-        return self.get_response(request)
+        response = self.get_response(request)
+        # A login during this request starts the countdown; otherwise a session
+        # left alone after logging in would be renewed by its next request.
+        if request.user.is_authenticated and SESSION_LAST_SEEN not in request.session:
+            request.session[SESSION_LAST_SEEN] = now
+        return response
 
     def _expire(self, request):
         from audit.models import Action

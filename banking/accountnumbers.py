@@ -1,8 +1,8 @@
 """Deposit account numbers: bank code, product, serial and a check digit.
 
 Stored as 13 digits: 3-digit bank code, 2-digit product code, 7-digit serial
-and a Luhn check digit over the first 12, so a mistyped digit or two swapped
-neighbours is caught before any lookup. Each bank prints them in its own
+and a Luhn check digit over the first 12, so any single mistyped digit and
+every swap of two neighbours except 0↔9 is caught before any lookup. Each bank prints them in its own
 grouping (`Bank.account_grouping`, e.g. "3-2-7-1" → 901-10-0001234-5).
 """
 

@@ -177,6 +177,7 @@ def ledger_move(
             request=request,
             movement=str(movement),
             debit=debit.number,
+            debit_bank=debit.bank.code,
             credit=credit.number,
             amount=amount,
         )

@@ -42,7 +42,9 @@ def account_history_view(request, number):
     )
     data = request.GET if request.GET else {"period": "1m"}
     form = HistoryFilterForm(data, today=timezone.localdate())
+    shown_range = None
     if form.is_valid():
+        shown_range = (form.cleaned_data["date_from"], form.cleaned_data["date_to"])
         entries = selectors.account_entries(
             account=account,
             date_from=form.cleaned_data["date_from"],
@@ -54,5 +56,5 @@ def account_history_view(request, number):
     page = Paginator(entries, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    context = {"account": account, "form": form, "page": page, "query": query.urlencode()}
+    context = {"account": account, "form": form, "page": page, "query": query.urlencode(), "shown_range": shown_range}
     return render(request, "banking/account_history.html", context)

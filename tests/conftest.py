@@ -65,3 +65,65 @@ def logged_in_client(client, customer):
     response = client.post("/nuri/login/", {"login_id": "hong", "password": PASSWORD})
     assert response.status_code == 302
     return client
+
+
+# --- Added for the foundation tests -------------------------------------------
+
+
+@pytest.fixture
+def sms_code(db):
+    """Read the 6-digit code of the newest SMS to a phone from the demo outbox.
+
+    SMS leave with transaction.on_commit: wrap the request that sends one in
+    `django_capture_on_commit_callbacks(execute=True)` first.
+    """
+    import re
+
+    from accounts.models import SmsMessage
+
+    def read(phone="01012345678"):
+        message = SmsMessage.objects.filter(phone=phone).first()
+        assert message is not None, f"no SMS to {phone}"
+        match = re.search(r"\[(\d{6})\]", message.body)
+        assert match, message.body
+        return match.group(1)
+
+    return read
+
+
+@pytest.fixture
+def staff(banks):
+    """The demo staff member and their confirmed TOTP device: (staff, device)."""
+    return demo.seed_staff()
+
+
+def totp_now(device) -> str:
+    """The code a TOTP app shows for `device` right now (honours time_machine)."""
+    from django_otp.oath import TOTP
+
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    return f"{totp.token():0{device.digits}d}"
+
+
+@pytest.fixture
+def staff_client(client, staff):
+    """A client logged in to /staff/ with password and TOTP."""
+    user, device = staff
+    response = client.post(
+        "/staff/login/",
+        {
+            "username": demo.STAFF_USERNAME,
+            "password": demo.STAFF_PASSWORD,
+            "otp_device": device.persistent_id,
+            "otp_token": totp_now(device),
+            "next": "/staff/",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    return client
+
+
+@pytest.fixture
+def totp_code():
+    """`totp_code(device)`: the code a TOTP app shows for the device right now."""
+    return totp_now

@@ -1,0 +1,91 @@
+"""Logging out an idle session after 10 minutes (bank.middleware.IdleTimeoutMiddleware)."""
+
+import datetime
+
+import pytest
+import time_machine
+from django.contrib.auth import SESSION_KEY
+
+from audit.models import AuditEvent
+from tests.conftest import PASSWORD
+
+START = datetime.datetime(2026, 11, 22, 3, 0, tzinfo=datetime.UTC)
+
+
+@pytest.fixture
+def clock(db):
+    with time_machine.travel(START, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def session_client(clock, client, customer):
+    """A customer logged in at START (the clock fixture keeps time frozen)."""
+    assert client.post("/nuri/login/", {"login_id": "hong", "password": PASSWORD}).status_code == 302
+    return client
+
+
+def test_idle_timeout_is_ten_minutes(settings):
+    assert settings.CERTBANK_IDLE_TIMEOUT == 600
+
+
+def test_session_idle_for_599_seconds_is_renewed(session_client, clock):
+    clock.shift(599)
+    assert session_client.get("/nuri/accounts/").status_code == 200
+    clock.shift(599)  # counted from the last request, not from the login
+    assert session_client.get("/nuri/accounts/").status_code == 200
+    assert session_client.session.get(SESSION_KEY) is not None
+
+
+def test_session_idle_for_601_seconds_is_logged_out(session_client, clock, customer):
+    clock.shift(601)
+    response = session_client.get("/nuri/accounts/")
+    assert response.status_code == 302
+    assert response["Location"] == "/nuri/"
+    assert session_client.session.get(SESSION_KEY) is None
+    event = AuditEvent.objects.get(action="session_expired")
+    assert event.customer == customer
+    followed = session_client.get(response["Location"])
+    assert followed.status_code == 200
+    assert "10분 동안 사용하지 않아 자동으로 로그아웃되었습니다" in followed.content.decode()
+    assert session_client.get("/nuri/accounts/").status_code == 302  # the login is gone for good
+
+
+def test_expired_session_cannot_post_either(session_client, clock, customer):
+    clock.shift(601)
+    response = session_client.post("/nuri/session/extend/")
+    assert response.status_code == 302
+    assert session_client.session.get(SESSION_KEY) is None
+
+
+def test_extending_the_session_restarts_the_countdown(session_client, clock):
+    clock.shift(300)
+    response = session_client.post("/nuri/session/extend/")
+    assert response.status_code == 200
+    assert response.json() == {"seconds_left": 600, "logged_in": True}
+    clock.shift(599)
+    assert session_client.get("/nuri/accounts/").status_code == 200
+
+
+def test_extend_by_get_is_not_allowed(session_client):
+    assert session_client.get("/nuri/session/extend/").status_code == 405
+
+
+def test_extend_without_a_login_says_so(client, banks):
+    response = client.post("/nuri/session/extend/")
+    assert response.status_code == 401
+    assert response.json() == {"seconds_left": 0, "logged_in": False}
+
+
+def test_page_tells_the_countdown_script_the_seconds_left(session_client, clock):
+    clock.shift(100)
+    body = session_client.get("/nuri/accounts/").content.decode()
+    assert 'data-idle-seconds="600"' in body
+    assert 'data-idle-extend-url="/nuri/session/extend/"' in body
+
+
+def test_anonymous_visitors_are_not_timed(client, banks, clock):
+    assert client.get("/nuri/").status_code == 200
+    clock.shift(3600)
+    assert client.get("/nuri/").status_code == 200
+    assert not AuditEvent.objects.filter(action="session_expired").exists()
