@@ -16,6 +16,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from banking import demo
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS
 
 # Playwright's sync API runs an event loop in the test thread, and Django's
 # ORM refuses to run in a thread with a running loop unless told otherwise.
@@ -26,15 +27,6 @@ os.environ.setdefault("DJANGO_LIVE_TEST_SERVER_ADDRESS", "127.0.0.1")
 
 HERE = Path(__file__).resolve().parent
 ARTIFACTS = HERE.parent / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 # Short enough that a missing element fails fast, long enough for a busy CI.
 DEFAULT_TIMEOUT_MS = 10_000
 

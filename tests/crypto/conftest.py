@@ -24,18 +24,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import sync_playwright
 
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS
+
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 STATIC = Path(__file__).resolve().parents[2] / "static"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 TEST_PAGE = "/__crypto_test__.html"
 TEST_PAGE_HTML = b"""<!doctype html>
 <html><head><meta charset="utf-8"><title>crypto tests</title>
