@@ -28,6 +28,20 @@ class StaffLoginForm(OTPAdminAuthenticationForm):
         services.login_attempt_succeeded(customer=user, request=self.request)
         return self.cleaned_data
 
+    def _chosen_device(self, user):
+        """The staff member's own TOTP device when none was picked.
+
+        django-otp's admin form otherwise asks for a device in a second round
+        trip, which the single error message above would hide. Staff have one
+        TOTP device; it is looked up for this user only (never another's).
+        """
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        device = super()._chosen_device(user)
+        if device is None and user is not None:
+            device = TOTPDevice.objects.devices_for_user(user, confirmed=True).select_for_update().first()
+        return device
+
 
 class StaffSite(OTPAdminSite):
     site_header = _("Certbank 직원 콘솔")

@@ -6,6 +6,7 @@ from banking.views import bank_list_view
 
 urlpatterns = [
     path("", bank_list_view, name="home"),
+    path("favicon.ico", views.favicon_view),
     path("i18n/", include("django.conf.urls.i18n")),
     path("staff/", staff_site.urls),
     path("brand/<slug:slug>.css", views.brand_css_view, name="brand_css"),

@@ -1,5 +1,6 @@
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, redirect
+from django.templatetags.static import static
 from django.views.decorators.cache import cache_control
 
 from banking.models import Bank
@@ -17,3 +18,8 @@ def csrf_failure_view(request, reason=""):
     from django.shortcuts import render
 
     return render(request, "403_csrf.html", status=403)
+
+
+def favicon_view(request):
+    """Browsers ask for /favicon.ico on pages without an icon link (the admin)."""
+    return redirect(static("favicon.svg"), permanent=True)

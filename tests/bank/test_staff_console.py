@@ -246,3 +246,22 @@ def test_staff_login_success_is_audited_only_after_the_otp(client, staff, totp_c
     user, device = staff
     assert staff_login(client, device, token=totp_code(device)).status_code == 302
     assert AuditEvent.objects.filter(customer=user, action="login_succeeded").count() == 1
+
+
+def test_staff_get_in_with_password_and_code_without_picking_a_device(client, staff, totp_code):
+    # The login page shows no device list before the first try; one step must do.
+    user, device = staff
+    response = staff_login(client, None, token=totp_code(device))
+    assert response.status_code == 302
+    assert client.get("/staff/").status_code == 200
+
+
+def test_staff_cannot_use_another_staff_members_device(client, staff, totp_code):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    user, device = staff
+    other = Customer.objects.create_superuser("staff2", "Other!Staff2026x", name="다른 직원")
+    other_device = TOTPDevice.objects.create(user=other, name="OTP", confirmed=True)
+    response = staff_login(client, other_device, token=totp_code(other_device))
+    assert response.status_code == 200
+    assert client.get("/staff/").status_code == 302
