@@ -13,7 +13,7 @@ import os
 import secrets
 from pathlib import Path
 
-_NAMES = ("DJANGO_SECRET_KEY", "CERTBANK_FIELD_KEY", "CERTBANK_INDEX_KEY")
+_NAMES = ("DJANGO_SECRET_KEY", "CERTBANK_FIELD_KEY", "CERTBANK_INDEX_KEY", "CERTBANK_CA_PASSPHRASE")
 
 
 def _new_key() -> str:

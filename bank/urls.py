@@ -10,6 +10,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("staff/", staff_site.urls),
     path("brand/<slug:slug>.css", views.brand_css_view, name="brand_css"),
+    path("ca/", include("certificates.urls")),
     path("<slug:bank>/", include("banking.urls")),
     path("<slug:bank>/", include("accounts.urls")),
 ]

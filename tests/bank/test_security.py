@@ -120,6 +120,7 @@ PRODUCTION_KEYS = {
     "DJANGO_SECRET_KEY": "production-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
     "CERTBANK_FIELD_KEY": "cHJvZC1maWVsZC1rZXktMzItYnl0ZXMtbG9uZy0wMDA=",
     "CERTBANK_INDEX_KEY": "cHJvZC1pbmRleC1rZXktMzItYnl0ZXMtbG9uZy0wMDA=",
+    "CERTBANK_CA_PASSPHRASE": "prod-ca-passphrase-0123456789",
 }
 SETUP = "import django; django.setup(); from django.conf import settings; print(settings.DEBUG, settings.CERTBANK_DEMO_MODE)"
 
@@ -141,7 +142,7 @@ def test_production_refuses_to_start_without_a_secret_key(tmp_path):
     assert not (tmp_path / "dev-secrets.json").exists()  # no development fallback
 
 
-@pytest.mark.parametrize("missing", ["CERTBANK_FIELD_KEY", "CERTBANK_INDEX_KEY"])
+@pytest.mark.parametrize("missing", ["CERTBANK_FIELD_KEY", "CERTBANK_INDEX_KEY", "CERTBANK_CA_PASSPHRASE"])
 def test_production_refuses_to_start_without_the_field_keys(tmp_path, missing):
     keys = {name: value for name, value in PRODUCTION_KEYS.items() if name != missing}
     result = run_production(tmp_path, **keys)
