@@ -9,6 +9,7 @@ password matches".
 from django.contrib.auth.backends import ModelBackend
 
 from accounts import services
+from accounts.models import Customer
 
 
 class BankPasswordBackend(ModelBackend):
@@ -38,8 +39,6 @@ class StaffBackend(ModelBackend):
     def authenticate(self, request, username=None, password=None, **kwargs):
         if username is None or password is None:
             return None
-        from accounts.models import Customer
-
         user = Customer.objects.filter(username=username, is_staff=True, bank__isnull=True).first()
         if user is None or not user.is_active:
             services._dummy_password_check(password)

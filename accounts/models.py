@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django_otp.models import CooldownMixin, SideChannelDevice, ThrottlingMixin
 
 from accounts import crypto
+from accounts.rrn import mask
 
 RRN_PURPOSE = "rrn"
 
@@ -92,8 +93,6 @@ class Customer(AbstractBaseUser, PermissionsMixin):
         return f"{bank.code}:{login_id}"
 
     def set_rrn(self, digits: str) -> None:
-        from accounts.rrn import mask
-
         self.rrn_ciphertext = crypto.encrypt_field(digits, purpose=RRN_PURPOSE)
         self.rrn_index = crypto.keyed_digest(digits, purpose=RRN_PURPOSE)
         self.rrn_masked = mask(digits)

@@ -7,6 +7,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.module_loading import import_string
 
+from accounts.models import SmsMessage, mask_phone
+
 logger = logging.getLogger("certbank.sms")
 
 
@@ -16,8 +18,6 @@ class OutboxGateway:
     Message bodies hold codes and notices only, never an RRN."""
 
     def send(self, phone: str, body: str) -> None:
-        from accounts.models import SmsMessage, mask_phone
-
         SmsMessage.objects.create(phone=phone, body=body)
         logger.info("SMS to %s: %s", mask_phone(phone), body)
 

@@ -1,5 +1,7 @@
 """HTTP adapters for customer flows: bind a form, call one service, render."""
 
+import base64
+
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout
 from django.http import JsonResponse
@@ -193,8 +195,6 @@ def otp_view(request):
 
 
 def _base32_groups(device: TOTPDevice) -> str:
-    import base64
-
     secret = base64.b32encode(device.bin_key).decode("ascii").rstrip("=")
     return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
 

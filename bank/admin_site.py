@@ -4,6 +4,9 @@ from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts import services
 
 
 class StaffLoginForm(OTPAdminAuthenticationForm):
@@ -15,8 +18,6 @@ class StaffLoginForm(OTPAdminAuthenticationForm):
     """
 
     def clean(self):
-        from accounts import services
-
         self.cleaned_data = super(OTPAdminAuthenticationForm, self).clean()
         user = self.get_user()
         try:
@@ -35,8 +36,6 @@ class StaffLoginForm(OTPAdminAuthenticationForm):
         trip, which the single error message above would hide. Staff have one
         TOTP device; it is looked up for this user only (never another's).
         """
-        from django_otp.plugins.otp_totp.models import TOTPDevice
-
         device = super()._chosen_device(user)
         if device is None and user is not None:
             device = TOTPDevice.objects.devices_for_user(user, confirmed=True).select_for_update().first()

@@ -9,6 +9,9 @@ from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.models import Action
+from audit.services import audit_record
+
 # SECURITY: no 'unsafe-inline' anywhere. Every script and style is a file
 # under static/, so an injected <script> or style attribute cannot run.
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -75,9 +78,6 @@ class IdleTimeoutMiddleware:
         return response
 
     def _expire(self, request):
-        from audit.models import Action
-        from audit.services import audit_record
-
         user = request.user
         audit_record(action=Action.SESSION_EXPIRED, customer=user, bank=user.bank, request=request)
         logout(request)

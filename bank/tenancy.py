@@ -5,8 +5,12 @@ slug as the `bank` keyword; this middleware turns it into `request.bank`
 (404 for an unknown slug) before the view runs, so views never look it up.
 """
 
+from django.conf import settings
 from django.http import Http404
 from django.utils.translation import gettext as _
+
+from bank.middleware import idle_seconds_left
+from banking.models import Bank
 
 
 class BankMiddleware:
@@ -21,8 +25,6 @@ class BankMiddleware:
         slug = view_kwargs.pop("bank", None)
         if slug is None:
             return None
-        from banking.models import Bank
-
         try:
             request.bank = Bank.objects.get(slug=slug)
         except Bank.DoesNotExist:
@@ -31,14 +33,10 @@ class BankMiddleware:
 
 
 def bank_context(request):
-    from django.conf import settings
-
     bank = getattr(request, "bank", None)
     context = {"bank": bank, "demo_mode": settings.CERTBANK_DEMO_MODE}
     user = getattr(request, "user", None)
     if bank is not None and user is not None and user.is_authenticated:
-        from bank.middleware import idle_seconds_left
-
         context["customer_here"] = user.bank_id == bank.id
         context["idle_seconds_left"] = idle_seconds_left(request)
     return context

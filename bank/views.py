@@ -1,5 +1,5 @@
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
 from django.views.decorators.cache import cache_control
 
@@ -15,8 +15,6 @@ def brand_css_view(request, slug):
 
 
 def csrf_failure_view(request, reason=""):
-    from django.shortcuts import render
-
     return render(request, "403_csrf.html", status=403)
 
 
