@@ -391,6 +391,23 @@ def otp_device(*, customer: Customer) -> TOTPDevice | None:
     return TOTPDevice.objects.filter(user=customer, confirmed=True).first()
 
 
+def otp_verify(*, customer: Customer, code: str, request=None) -> None:
+    """Check the customer's OTP code (no-op for a customer without OTP).
+
+    The device saves its own throttle and last-used step, outside any outer
+    transaction, so a wrong code still counts.
+    """
+    device = otp_device(customer=customer)
+    if device is None:
+        return
+    allowed, _info = device.verify_is_allowed()
+    if not allowed:
+        raise OtpThrottled()
+    if not device.verify_token((code or "").strip()):
+        audit_record(action=Action.OTP_FAILED, customer=customer, bank=customer.bank, request=request)
+        raise OtpCodeInvalid()
+
+
 def otp_enrolment_start(*, customer: Customer) -> TOTPDevice:
     """The pending (unconfirmed) TOTP device, created on first call."""
     device = TOTPDevice.objects.filter(user=customer, confirmed=False).first()

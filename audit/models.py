@@ -32,6 +32,12 @@ class Action(models.TextChoices):
     MONEY_MOVED = "money_moved", _("입출금")
     STAFF_UNLOCKED_LOGIN = "staff_unlocked_login", _("직원 로그인 잠금 해제")
     STAFF_EDITED_CUSTOMER = "staff_edited_customer", _("직원 고객정보 변경")
+    CERTIFICATE_ISSUED = "certificate_issued", _("인증서 발급")
+    CERTIFICATE_STATUS_CHANGED = "certificate_status_changed", _("인증서 상태 변경")
+    CERTIFICATE_REFUSED = "certificate_refused", _("인증서·전자서명 거부")
+    CERTIFICATE_LOGIN_SUCCEEDED = "certificate_login_succeeded", _("인증서 로그인 성공")
+    CERTIFICATE_LOGIN_LOCKED = "certificate_login_locked", _("인증서 로그인 잠금")
+    CERTIFICATE_LOGIN_UNLOCKED = "certificate_login_unlocked", _("인증서 로그인 잠금 해제")
 
 
 class AuditEvent(models.Model):

@@ -110,6 +110,7 @@ AUTH_USER_MODEL = "accounts.Customer"
 AUTHENTICATION_BACKENDS = [
     "accounts.backends.BankPasswordBackend",
     "accounts.backends.StaffBackend",
+    "certificates.backends.CertificateBackend",
 ]
 LOGIN_URL = "home"
 
@@ -210,3 +211,15 @@ LOGGING = {
     },
 }
 CSRF_FAILURE_VIEW = "bank.views.csrf_failure_view"
+
+# Signing challenges live this long (DESIGN.md §3: about two minutes).
+CERTBANK_CHALLENGE_SECONDS = env_int("CERTBANK_CHALLENGE_SECONDS", 120)
+# Signature schemes the server accepts from certificate holders, in order.
+# PKCS#1 v1.5 is what NPKI tools and WebCrypto produce; PSS is ready for the
+# stronger profile (OWASP ASVS 5.0).
+CERTBANK_SIGNATURE_SCHEMES = ("pkcs1v15", "pss")
+CERTBANK_CERT_LOGIN_MAX_FAILURES = 5
+# The address written into certificates (OCSP, CA issuers, CRL, CPS).
+CERTBANK_PUBLIC_URL = env_str("CERTBANK_PUBLIC_URL", "http://127.0.0.1:8000")
+# Identity verification for certificate issuance stays good this long.
+CERTBANK_ISSUE_VERIFIED_SECONDS = 600

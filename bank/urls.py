@@ -10,7 +10,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("staff/", staff_site.urls),
     path("brand/<slug:slug>.css", views.brand_css_view, name="brand_css"),
-    path("ca/", include("certificates.urls")),
+    path("ca/", include("certificates.ca_urls")),
     path("<slug:bank>/", include("banking.urls")),
     path("<slug:bank>/", include("accounts.urls")),
+    path("<slug:bank>/", include("certificates.urls")),
 ]

@@ -425,3 +425,26 @@ def _random_serial() -> int:
         serial = secrets.randbits(128)
         if serial:  # RFC 5280 §4.1.2.2: positive
             return serial
+
+
+@dataclass(frozen=True)
+class CertificateFacts:
+    serial: str  # lower-case hex
+    fingerprint: str  # SHA-256 of the DER, hex
+    subject: str  # RFC 4514
+    not_before: dt.datetime
+    not_after: dt.datetime
+    der: bytes
+
+
+def certificate_facts(certificate: x509.Certificate) -> CertificateFacts:
+    """What the records keep of a certificate this CA signed."""
+    der = certificate.public_bytes(serialization.Encoding.DER)
+    return CertificateFacts(
+        serial=format(certificate.serial_number, "x"),
+        fingerprint=certificate.fingerprint(hashes.SHA256()).hex(),
+        subject=certificate.subject.rfc4514_string(),
+        not_before=certificate.not_valid_before_utc,
+        not_after=certificate.not_valid_after_utc,
+        der=der,
+    )

@@ -1,3 +1,5 @@
+"""Certificate endpoints under a bank: /<bank>/certificates/... and the certificate login."""
+
 from django.urls import path
 
 from certificates import views
@@ -5,9 +7,10 @@ from certificates import views
 app_name = "certificates"
 
 urlpatterns = [
-    path("", views.ca_index_view, name="ca_index"),
-    path("root.der", views.ca_certificate_view, {"which": "root", "encoding": "der"}, name="root_der"),
-    path("root.pem", views.ca_certificate_view, {"which": "root", "encoding": "pem"}, name="root_pem"),
-    path("issuing.der", views.ca_certificate_view, {"which": "issuing", "encoding": "der"}, name="issuing_der"),
-    path("issuing.pem", views.ca_certificate_view, {"which": "issuing", "encoding": "pem"}, name="issuing_pem"),
+    path("certificates/challenge/", views.challenge_view, name="challenge"),
+    path("login/certificate/", views.certificate_login_view, name="login"),
+    path("certificates/issue/", views.issue_start_view, name="issue"),
+    path("certificates/issue/verify/", views.issue_verify_view, name="issue_verify"),
+    path("certificates/issue/keys/", views.issue_keys_view, name="issue_keys"),
+    path("certificates/issue/complete/", views.issue_complete_view, name="issue_complete"),
 ]

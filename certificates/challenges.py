@@ -1,0 +1,227 @@
+"""Challenges and signature verification: the only code that checks a
+customer's certificate or signature (DESIGN.md §3 "Challenge-response").
+
+A challenge is 32 random bytes inside a human-readable text, bound to a
+bank, a purpose and the asking session, valid about two minutes, consumed
+by a conditional UPDATE so that exactly one request can use it. The server
+verifies the signature over the bytes it stored, never over bytes a client
+sends back. Every refusal has its own reason (exceptions.Refusal), a Korean
+message and an audit row, written before the error is raised so that it
+survives the failed request.
+"""
+
+import datetime
+import hashlib
+import hmac
+import secrets
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from audit.models import Action
+from audit.services import audit_record
+from certificates import ca
+from certificates.exceptions import CertificateRefused, Refusal
+from certificates.models import Certificate, CertificateLoginLock, CertificateRegistration, Challenge
+
+_KST = datetime.timezone(datetime.timedelta(hours=9), "KST")
+
+
+def session_digest(session_key: str) -> str:
+    return hashlib.sha256(f"certbank-challenge:{session_key}".encode()).hexdigest()
+
+
+def refuse(reason: Refusal, *, bank=None, customer=None, request=None, **detail):
+    """Audit a refusal in its own transaction, then raise it."""
+    with transaction.atomic():
+        audit_record(
+            action=Action.CERTIFICATE_REFUSED, bank=bank, customer=customer, request=request, reason=reason.value, **detail
+        )
+    raise CertificateRefused(reason)
+
+
+# --- Challenges ------------------------------------------------------------------------------
+
+
+def _challenge_text(*, purpose: str, bank, customer, token: str, now: datetime.datetime) -> str:
+    title = {
+        Challenge.Purpose.LOGIN: "인증서 로그인",
+        Challenge.Purpose.ISSUE: "공동인증서 발급 요청",
+    }[purpose]
+    lines = [f"[Certbank] {bank.name_ko} {title}"]
+    if customer is not None:
+        lines.append(f"고객: {customer.name}")
+    lines += [f"요청 일시: {now.astimezone(_KST):%Y-%m-%d %H:%M:%S} (KST)", f"요청 번호: {token}"]
+    return "\n".join(lines)
+
+
+def challenge_create(*, purpose: str, bank, session_key: str, customer=None) -> Challenge:
+    now = timezone.now()
+    token = secrets.token_urlsafe(32)  # 32 random bytes
+    text = _challenge_text(purpose=purpose, bank=bank, customer=customer, token=token, now=now)
+    return Challenge.objects.create(
+        token=token,
+        purpose=purpose,
+        bank=bank,
+        session_digest=session_digest(session_key),
+        customer=customer,
+        to_sign=text.encode("utf-8"),
+        created_at=now,
+        expires_at=now + datetime.timedelta(seconds=settings.CERTBANK_CHALLENGE_SECONDS),
+    )
+
+
+def challenge_consume(*, token: str, purpose: str, bank, session_key: str, request=None) -> Challenge:
+    """Use a challenge once; refuse a replay, an expired one, another session's,
+    another purpose's or another bank's."""
+    challenge = Challenge.objects.filter(token=token).first() if token and len(token) <= 64 else None
+    if challenge is None:
+        refuse(Refusal.CHALLENGE_UNKNOWN, bank=bank, request=request)
+    now = timezone.now()
+    # SECURITY: single use. Of concurrent requests carrying the same token,
+    # exactly one UPDATE matches `consumed_at IS NULL`.
+    won = Challenge.objects.filter(pk=challenge.pk, consumed_at__isnull=True).update(consumed_at=now)
+    if not won:
+        refuse(Refusal.CHALLENGE_REPLAYED, bank=bank, request=request)
+    if challenge.expires_at <= now:
+        refuse(Refusal.CHALLENGE_EXPIRED, bank=bank, request=request)
+    # SECURITY: a challenge fetched by one browser session cannot be answered from another.
+    if not hmac.compare_digest(challenge.session_digest, session_digest(session_key or "")):
+        refuse(Refusal.WRONG_SESSION, bank=bank, request=request)
+    if challenge.purpose != purpose:
+        refuse(Refusal.WRONG_PURPOSE, bank=bank, request=request, purpose=challenge.purpose)
+    if challenge.bank_id != bank.id:
+        refuse(Refusal.WRONG_BANK, bank=bank, request=request)
+    return challenge
+
+
+# --- Certificates and signatures --------------------------------------------------------------
+
+
+def _fingerprint(der: bytes) -> str:
+    return hashlib.sha256(der).hexdigest()
+
+
+def certificate_check(*, certificate_der: bytes, bank, request=None, now=None) -> tuple[x509.Certificate, Certificate]:
+    """The presented certificate, checked: chain, key, usage, dates, ours, status."""
+    now = now or timezone.now()
+    try:
+        leaf = x509.load_der_x509_certificate(certificate_der)
+    except ValueError:
+        refuse(Refusal.MALFORMED_CERTIFICATE, bank=bank, request=request)
+    serial = format(leaf.serial_number, "x")
+    # Chain to the demo root. The verifier fixes its validation time when
+    # built, so it is built per request; inside the leaf's own validity, so
+    # that "unknown CA" and "expired" stay distinct answers.
+    check_time = min(max(now, leaf.not_valid_before_utc), leaf.not_valid_after_utc)
+    verifier = PolicyBuilder().store(Store([ca.ca_root_certificate()])).time(check_time).build_client_verifier()
+    try:
+        verifier.verify(leaf, [ca.ca_issuing_certificate()])
+    except (VerificationError, ValueError, UnsupportedAlgorithm):
+        refuse(Refusal.UNKNOWN_CA, bank=bank, request=request, serial=serial)
+    # SECURITY: the verifier checks neither key size nor key usage (NOTES.md).
+    public_key = leaf.public_key()
+    if not isinstance(public_key, rsa.RSAPublicKey) or public_key.key_size < settings.CERTBANK_MIN_RSA_BITS:
+        refuse(Refusal.WEAK_KEY, bank=bank, request=request, serial=serial)
+    try:
+        usage = leaf.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        usage = None
+    if usage is None or not usage.digital_signature:
+        refuse(Refusal.WRONG_KEY_USAGE, bank=bank, request=request, serial=serial)
+    if now < leaf.not_valid_before_utc:
+        refuse(Refusal.NOT_YET_VALID, bank=bank, request=request, serial=serial)
+    if now >= leaf.not_valid_after_utc:
+        refuse(Refusal.EXPIRED, bank=bank, request=request, serial=serial)
+    # SECURITY: a certificate our CA key signed but our records do not hold
+    # (or hold with other bytes) is not one we issued.
+    record = Certificate.objects.filter(serial=serial, fingerprint=_fingerprint(certificate_der)).first()
+    if record is None:
+        refuse(Refusal.NOT_ISSUED_BY_US, bank=bank, request=request, serial=serial)
+    # Read from the database on every request: a revocation or suspension
+    # takes effect at once, with no cache to lag behind.
+    if record.status == Certificate.Status.REVOKED:
+        refuse(Refusal.REVOKED, bank=bank, request=request, serial=serial)
+    if record.status == Certificate.Status.SUSPENDED:
+        refuse(Refusal.SUSPENDED, bank=bank, request=request, serial=serial)
+    return leaf, record
+
+
+def _signature_valid(public_key, signature: bytes, data: bytes) -> bool:
+    """RSASSA-PKCS1-v1_5/SHA-256 (what NPKI tools and WebCrypto make) and,
+    where enabled, RSASSA-PSS/SHA-256 for the stronger profile."""
+    schemes = {
+        "pkcs1v15": padding.PKCS1v15(),
+        "pss": padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.AUTO),
+    }
+    for name in settings.CERTBANK_SIGNATURE_SCHEMES:
+        try:
+            public_key.verify(signature, data, schemes[name], hashes.SHA256())
+            return True
+        except InvalidSignature:
+            continue
+    return False
+
+
+def possession_verify(*, public_key_spki: bytes, signature: bytes, challenge: Challenge, bank, request=None) -> None:
+    """Proof of possession at issuance: the new key signed the challenge."""
+    try:
+        public_key = serialization.load_der_public_key(public_key_spki)
+    except (ValueError, UnsupportedAlgorithm):
+        refuse(Refusal.BAD_PUBLIC_KEY, bank=bank, request=request, customer=challenge.customer)
+    if not isinstance(public_key, rsa.RSAPublicKey) or public_key.key_size < settings.CERTBANK_MIN_RSA_BITS:
+        refuse(Refusal.BAD_PUBLIC_KEY, bank=bank, request=request, customer=challenge.customer)
+    if not _signature_valid(public_key, signature, bytes(challenge.to_sign)):
+        refuse(Refusal.BAD_SIGNATURE, bank=bank, request=request, customer=challenge.customer)
+
+
+# --- Certificate login ------------------------------------------------------------------------
+
+
+def _login_failed(*, record: Certificate, bank, customer, request, reason: Refusal):
+    """Count a failed login of this certificate at this bank; 5 in a row lock it."""
+    with transaction.atomic():
+        lock, _created = CertificateLoginLock.objects.select_for_update().get_or_create(certificate=record, bank=bank)
+        CertificateLoginLock.objects.filter(pk=lock.pk).update(failed_count=F("failed_count") + 1)
+        lock.refresh_from_db()
+        if lock.failed_count >= settings.CERTBANK_CERT_LOGIN_MAX_FAILURES and lock.locked_at is None:
+            lock.locked_at = timezone.now()
+            lock.save(update_fields=["locked_at"])
+            audit_record(
+                action=Action.CERTIFICATE_LOGIN_LOCKED, bank=bank, customer=customer, request=request, serial=record.serial
+            )
+    refuse(reason, bank=bank, customer=customer, request=request, serial=record.serial, failures=lock.failed_count)
+
+
+def certificate_login(*, bank, session_key: str, token: str, certificate_der: bytes, signature: bytes, request=None):
+    """The customer of `bank` who signed this login challenge, or a refusal."""
+    challenge = challenge_consume(
+        token=token, purpose=Challenge.Purpose.LOGIN, bank=bank, session_key=session_key, request=request
+    )
+    leaf, record = certificate_check(certificate_der=certificate_der, bank=bank, request=request)
+    registration = CertificateRegistration.objects.select_related("customer").filter(certificate=record, bank=bank).first()
+    if registration is None:
+        refuse(Refusal.NOT_REGISTERED, bank=bank, request=request, serial=record.serial)
+    customer = registration.customer
+    lock = CertificateLoginLock.objects.filter(certificate=record, bank=bank).first()
+    # SECURITY: a locked certificate is refused before its signature is even
+    # checked, so guessing cannot go on behind the lock.
+    if lock is not None and lock.locked_at is not None:
+        refuse(Refusal.LOGIN_LOCKED, bank=bank, customer=customer, request=request, serial=record.serial)
+    if not _signature_valid(leaf.public_key(), signature, bytes(challenge.to_sign)):
+        _login_failed(record=record, bank=bank, customer=customer, request=request, reason=Refusal.BAD_SIGNATURE)
+    if not customer.is_active or customer.signup_completed_at is None:
+        refuse(Refusal.CUSTOMER_INACTIVE, bank=bank, customer=customer, request=request, serial=record.serial)
+    with transaction.atomic():
+        CertificateLoginLock.objects.filter(certificate=record, bank=bank).update(failed_count=0)
+        audit_record(
+            action=Action.CERTIFICATE_LOGIN_SUCCEEDED, bank=bank, customer=customer, request=request, serial=record.serial
+        )
+    return customer

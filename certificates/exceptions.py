@@ -1,0 +1,44 @@
+"""Why a certificate or a signature was refused. One reason, one message."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Refusal(models.TextChoices):
+    MALFORMED_REQUEST = "malformed_request", _("요청 형식이 올바르지 않습니다. 페이지를 새로 고친 뒤 다시 시도해 주세요.")
+    CHALLENGE_UNKNOWN = "challenge_unknown", _("서명 요청을 찾을 수 없습니다. 다시 시도해 주세요.")
+    CHALLENGE_REPLAYED = "challenge_replayed", _("이미 사용된 서명 요청입니다. 다시 시도해 주세요.")
+    CHALLENGE_EXPIRED = "challenge_expired", _("서명 요청 시간이 지났습니다. 다시 시도해 주세요.")
+    WRONG_SESSION = "wrong_session", _("다른 화면에서 만든 서명 요청입니다. 다시 시도해 주세요.")
+    WRONG_PURPOSE = "wrong_purpose", _("이 용도로 만든 서명 요청이 아닙니다.")
+    WRONG_BANK = "wrong_bank", _("다른 은행의 서명 요청입니다.")
+    MALFORMED_CERTIFICATE = "malformed_certificate", _("인증서를 읽을 수 없습니다.")
+    UNKNOWN_CA = "unknown_ca", _("신뢰할 수 없는 기관이 발급한 인증서입니다.")
+    NOT_ISSUED_BY_US = "not_issued_by_us", _("Certbank 인증기관에서 발급한 기록이 없는 인증서입니다.")
+    EXPIRED = "expired", _("만료된 인증서입니다. 인증서를 재발급 받아 주세요.")
+    NOT_YET_VALID = "not_yet_valid", _("아직 유효기간이 시작되지 않은 인증서입니다.")
+    REVOKED = "revoked", _("폐기된 인증서입니다. 인증서를 재발급 받아 주세요.")
+    SUSPENDED = "suspended", _("효력이 정지된 인증서입니다. 효력회복 후 이용해 주세요.")
+    NOT_REGISTERED = "not_registered", _("이 인증서는 타행/타기관 인증서 등록 후 이용할 수 있습니다.")
+    WEAK_KEY = "weak_key", _("보안 기준(RSA 2048비트 이상)에 맞지 않는 인증서입니다.")
+    WRONG_KEY_USAGE = "wrong_key_usage", _("전자서명용 인증서가 아닙니다.")
+    BAD_SIGNATURE = "bad_signature", _("전자서명 검증에 실패했습니다.")
+    LOGIN_LOCKED = (
+        "login_locked",
+        _("인증서 로그인에 5회 연속 실패하여 이 인증서의 로그인이 잠겼습니다. 본인확인 후 이용해 주세요."),
+    )
+    CUSTOMER_INACTIVE = "customer_inactive", _("이용할 수 없는 고객 정보입니다. 영업점에 문의해 주세요.")
+    BAD_PUBLIC_KEY = "bad_public_key", _("인증서 발급에 쓸 수 없는 키입니다. RSA 2048비트 키를 다시 만들어 주세요.")
+    BAD_RANDOM = "bad_random", _("본인확인 값(R)이 올바르지 않습니다.")
+    NOT_VERIFIED = "not_verified", _("본인확인을 먼저 완료해 주세요.")
+
+
+class CertificateRefused(Exception):
+    def __init__(self, reason: Refusal):
+        self.reason = reason
+        self.message = reason.label
+        super().__init__(str(reason.label))
+
+
+class InvalidTransition(Exception):
+    """A certificate status change the state machine does not allow."""

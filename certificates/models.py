@@ -1,0 +1,159 @@
+"""Certificates issued by the Certbank CA, where they are registered, the
+per-bank certificate-login lock, and signing challenges."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class CertificateQuerySet(models.QuerySet):
+    """Expiry is derived from not_after, never flipped by a job (STYLE.md)."""
+
+    def current(self, now=None):
+        now = now or timezone.now()
+        return self.filter(status=Certificate.Status.VALID, not_before__lte=now, not_after__gt=now)
+
+    def expired(self, now=None):
+        return self.filter(not_after__lte=now or timezone.now())
+
+
+class Certificate(models.Model):
+    class Kind(models.TextChoices):
+        JOINT = "joint", _("공동인증서")
+        FINANCIAL = "financial", _("금융인증서")
+
+    class Status(models.TextChoices):
+        VALID = "valid", _("유효")
+        SUSPENDED = "suspended", _("효력정지")
+        REVOKED = "revoked", _("폐기")
+
+    class RevocationReason(models.TextChoices):
+        # RFC 5280 §5.3.1 CRLReason names.
+        UNSPECIFIED = "unspecified", _("사유 없음")
+        KEY_COMPROMISE = "key_compromise", _("분실·유출")
+        SUPERSEDED = "superseded", _("갱신·재발급")
+        CESSATION_OF_OPERATION = "cessation_of_operation", _("해지")
+        CERTIFICATE_HOLD = "certificate_hold", _("효력정지")
+
+    serial = models.CharField(_("일련번호"), max_length=40, unique=True)  # lower-case hex
+    kind = models.CharField(_("구분"), max_length=10, choices=Kind.choices)
+    holder = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("발급 고객"),
+        on_delete=models.PROTECT,
+        related_name="issued_certificates",
+    )
+    # The person across banks (keyed digest of the RRN, as Customer.rrn_index).
+    person_index = models.CharField(max_length=64, db_index=True, editable=False)
+    issuing_bank = models.ForeignKey("banking.Bank", verbose_name=_("발급 은행"), on_delete=models.PROTECT)
+    subject = models.CharField(_("주체"), max_length=255)
+    der = models.BinaryField(editable=False)
+    fingerprint = models.CharField(_("지문(SHA-256)"), max_length=64, unique=True)
+    not_before = models.DateTimeField(_("유효기간 시작"))
+    not_after = models.DateTimeField(_("만료일시"), db_index=True)
+    status = models.CharField(_("상태"), max_length=10, choices=Status.choices, default=Status.VALID)
+    status_changed_at = models.DateTimeField(_("상태 변경 일시"), null=True, blank=True)
+    revocation_reason = models.CharField(_("폐기·정지 사유"), max_length=30, choices=RevocationReason.choices, blank=True)
+    revoked_at = models.DateTimeField(_("폐기 일시"), null=True, blank=True)
+    created_at = models.DateTimeField(_("발급일시"), default=timezone.now)
+
+    objects = CertificateQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("인증서")
+        verbose_name_plural = _("인증서")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status="revoked") | Q(revoked_at__isnull=False), name="revoked_certificate_has_time"
+            ),
+            models.CheckConstraint(condition=Q(not_after__gt=models.F("not_before")), name="certificate_validity_order"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.subject}"
+
+    @property
+    def common_name(self) -> str:
+        first = self.subject.split(",", 1)[0]
+        return first.split("=", 1)[1] if "=" in first else first
+
+    @property
+    def holder_name(self) -> str:
+        return self.common_name.split("()", 1)[0]
+
+    def is_expired(self, now=None) -> bool:
+        return (now or timezone.now()) >= self.not_after
+
+
+class CertificateRegistration(models.Model):
+    """A certificate usable at a bank for one of that bank's customers.
+
+    The issuing bank registers it at issuance; other banks after 타행/타기관
+    인증서 등록 (a later issue)."""
+
+    certificate = models.ForeignKey(Certificate, on_delete=models.PROTECT, related_name="registrations")
+    bank = models.ForeignKey("banking.Bank", verbose_name=_("은행"), on_delete=models.PROTECT)
+    customer = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("고객"), on_delete=models.PROTECT)
+    registered_at = models.DateTimeField(_("등록일시"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("인증서 등록")
+        verbose_name_plural = _("인증서 등록")
+        constraints = [
+            models.UniqueConstraint(fields=["certificate", "bank"], name="certificate_registered_once_per_bank"),
+        ]
+
+    def __str__(self):
+        return f"{self.certificate.serial} @ {self.bank.code}"
+
+
+class CertificateLoginLock(models.Model):
+    """Consecutive failed certificate logins of one certificate at one bank."""
+
+    certificate = models.ForeignKey(Certificate, on_delete=models.PROTECT, related_name="login_locks")
+    bank = models.ForeignKey("banking.Bank", on_delete=models.PROTECT)
+    failed_count = models.PositiveSmallIntegerField(_("연속 실패"), default=0)
+    locked_at = models.DateTimeField(_("잠금 일시"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("인증서 로그인 잠금")
+        verbose_name_plural = _("인증서 로그인 잠금")
+        constraints = [models.UniqueConstraint(fields=["certificate", "bank"], name="one_login_lock_per_certificate_bank")]
+
+    def __str__(self):
+        return f"{self.certificate.serial} @ {self.bank.code}: {self.failed_count}"
+
+
+class Challenge(models.Model):
+    """Bytes the server asks a certificate holder to sign, once.
+
+    Bound to a bank, a purpose and the session that asked for it; expires
+    after CERTBANK_CHALLENGE_SECONDS. Consumed by a conditional UPDATE that
+    only one request can win (certificates.challenges.challenge_consume).
+    """
+
+    class Purpose(models.TextChoices):
+        LOGIN = "login", _("로그인")
+        ISSUE = "issue", _("인증서 발급")
+
+    token = models.CharField(max_length=64, unique=True)
+    purpose = models.CharField(max_length=20, choices=Purpose.choices)
+    bank = models.ForeignKey("banking.Bank", on_delete=models.PROTECT)
+    # SHA-256 of the session key: a database reader learns no live session.
+    session_digest = models.CharField(max_length=64)
+    customer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
+    to_sign = models.BinaryField()
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    consumed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("서명 요청")
+        verbose_name_plural = _("서명 요청")
+        indexes = [models.Index(fields=["expires_at"])]
+
+    def __str__(self):
+        return f"{self.get_purpose_display()} {self.token[:8]}…"
