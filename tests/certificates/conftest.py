@@ -62,9 +62,7 @@ class Holder:
 def issue_for(customer, key, *, session_key=SESSION, r=None) -> Holder:
     """Issue a 공동인증서 as the browser would: challenge, proof of possession, R."""
     r = r or os.urandom(20)
-    challenge = challenge_create(
-        purpose=Challenge.Purpose.ISSUE, bank=customer.bank, session_key=session_key, customer=customer
-    )
+    challenge = challenge_create(purpose=Challenge.Purpose.ISSUE, bank=customer.bank, session_key=session_key, customer=customer)
     certificate = services.certificate_issue_joint(
         customer=customer,
         bank=customer.bank,

@@ -62,9 +62,7 @@ def forge(holder, *, key=None, key_usage=None, issuer_key=None, issuer_name=None
         .not_valid_before(now - datetime.timedelta(minutes=1))
         .not_valid_after(now + datetime.timedelta(days=30))
         .add_extension(usage, critical=True)
-        .add_extension(
-            x509.SubjectAlternativeName([x509.OtherName(ca.NPKI_IDENTIFY_DATA, b"\x30\x00")]), critical=False
-        )
+        .add_extension(x509.SubjectAlternativeName([x509.OtherName(ca.NPKI_IDENTIFY_DATA, b"\x30\x00")]), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(hierarchy.issuing.public_key()), critical=False)
         .sign(issuer_key or hierarchy.issuing_key, hashes.SHA256())
     )
@@ -135,9 +133,7 @@ def test_replayed_challenge_is_refused(client, holder):
 
 
 def test_unknown_challenge_is_refused(client, holder):
-    assert_refused(
-        login(client, holder.der, holder.key, token="no-such-challenge", to_sign=b"x"), Refusal.CHALLENGE_UNKNOWN
-    )
+    assert_refused(login(client, holder.der, holder.key, token="no-such-challenge", to_sign=b"x"), Refusal.CHALLENGE_UNKNOWN)
 
 
 def test_expired_challenge_is_refused(client, holder):
