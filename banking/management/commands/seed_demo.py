@@ -4,6 +4,7 @@ import qrcode
 from django.core.management.base import BaseCommand
 
 from banking import demo
+from certificates import demo as certificate_demo
 
 
 class Command(BaseCommand):
@@ -19,6 +20,12 @@ class Command(BaseCommand):
                 f"  {customer.bank.name_ko:6} ID {customer.login_id:10} 비밀번호 {demo.DEMO_PASSWORD}  "
                 f"계좌 비밀번호 {demo.DEMO_PIN}  ({customer.name})"
             )
+        bank_code, login_id = certificate_demo.DEMO_CERT_LOGIN
+        holder = next(c for c in customers if c.bank.code == bank_code and c.login_id == login_id)
+        certificate, folder = certificate_demo.seed_demo_certificate(holder)
+        self.stdout.write(f"  공동인증서 ({holder.name}, {holder.bank.name_ko}): {folder}")
+        self.stdout.write(f"    인증서 비밀번호 {certificate_demo.DEMO_CERT_PASSWORD}  일련번호 {certificate.serial}")
+        self.stdout.write(f"    python manage.py certificate_login '{folder}' --bank {holder.bank.slug}")
         self.stdout.write(f"  직원 콘솔 http://127.0.0.1:8000/staff/  ID {demo.STAFF_USERNAME}  비밀번호 {demo.STAFF_PASSWORD}")
         self.stdout.write("  직원 OTP (add to an authenticator app):")
         self.stdout.write(f"  {device.config_url}")

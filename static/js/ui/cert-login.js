@@ -1,0 +1,82 @@
+// 인증서 로그인: challenge-response login with a 공동인증서 (DESIGN.md §3).
+//
+// Markup (login page):
+//   <div data-challenge-url="…/certificates/challenge/" data-login-url="…/login/certificate/">
+//     {% csrf_token %}
+//     <button type="button" data-cert-login>인증서 로그인</button>
+//     <p data-cert-login-error role="alert"></p>
+//   </div>
+//   {% include "includes/_certwindow.html" %}
+//
+// Flow: the 인증서 선택창 unlocks a certificate on this device; then the
+// server gives a fresh challenge (purpose "login"), we sign exactly the bytes
+// it sent (to_sign) and post the certificate and the signature. The server
+// verifies against the bytes it stored. The password and the private key
+// never leave the browser.
+
+import { sign } from "../crypto/signer.js";
+import { fromBase64, openCertificateWindow, postForm, RequestError, toBase64 } from "./certwindow.js";
+
+const GENERIC_ERROR = "인증서 로그인을 처리하지 못했습니다. 잠시 후 다시 시도해 주세요.";
+
+function errorBox(root) {
+  return root.querySelector("[data-cert-login-error]") ?? document.querySelector("[data-cert-login-error]");
+}
+
+function showError(root, message) {
+  const box = errorBox(root);
+  if (!box) return;
+  box.textContent = message || "";
+  box.hidden = !message;
+}
+
+async function certificateLogin(root, button) {
+  const { challengeUrl, loginUrl } = root.dataset;
+  showError(root, "");
+  const chosen = await openCertificateWindow(root);
+  if (!chosen) return; // cancelled
+  button.disabled = true;
+  button.setAttribute("aria-busy", "true");
+  let leaving = false;
+  try {
+    const challenge = await postForm(challengeUrl, { purpose: "login" }, { root });
+    const signature = await sign(chosen.signingKey, fromBase64(challenge.to_sign));
+    const result = await postForm(
+      loginUrl,
+      {
+        challenge: challenge.challenge,
+        certificate: toBase64(chosen.certificateDer),
+        signature: toBase64(signature),
+      },
+      { root },
+    );
+    if (typeof result.redirect === "string" && result.redirect.startsWith("/") && !result.redirect.startsWith("//")) {
+      leaving = true;
+      window.location.assign(result.redirect);
+    } else {
+      showError(root, GENERIC_ERROR);
+    }
+  } catch (error) {
+    showError(root, error instanceof RequestError ? error.message : GENERIC_ERROR);
+  } finally {
+    if (!leaving) {
+      button.disabled = false;
+      button.removeAttribute("aria-busy");
+    }
+  }
+}
+
+export function initCertificateLogin(scope = document) {
+  for (const button of scope.querySelectorAll("[data-cert-login]")) {
+    if (button.dataset.certLoginReady) continue;
+    const root = button.closest("[data-login-url]");
+    if (!root) continue;
+    button.dataset.certLoginReady = "1";
+    button.addEventListener("click", (event) => {
+      event.preventDefault();
+      certificateLogin(root, button);
+    });
+  }
+}
+
+initCertificateLogin();

@@ -1,0 +1,704 @@
+// 인증서 선택창: the certificate selection window Korean banking users know.
+//
+//   const chosen = await openCertificateWindow(root, {lead: "..."});
+//   // chosen === null: the customer cancelled (취소, ×, Esc)
+//   // else {certificateDer, keyFile, signingKey, r, parsed, serial, name, source}
+//
+// `root` is the component that asks (or `document`): the window is the
+// <dialog data-certwin> rendered by templates/includes/_certwindow.html,
+// looked up inside `root` first, then in the whole page. Login, transfer
+// and registration all call this same function.
+//
+// Storage locations (the row of buttons at the top):
+// - 브라우저: certificates kept in this browser's IndexedDB (keystore.js);
+// - 하드디스크·이동식디스크: files the customer picks: signCert.der + signPri.key,
+//   an NPKI folder (webkitdirectory, or dropped), or the ZIP made at issuance.
+//   The pairs are found by folder: each folder holding a signCert.der (and its
+//   signPri.key) is one certificate; kmCert/kmPri (key-management pairs) are
+//   never mistaken for the signing pair.
+//
+// The password is checked here, on the device, by decrypting signPri.key
+// (npki.js: PBKDF2 + SEED-CBC). It is never sent anywhere. The decrypted
+// PKCS#8 is imported as a non-extractable WebCrypto key (signer.js) and its
+// bytes are wiped right after.
+//
+// Also exported: small helpers the certificate flows share (postForm,
+// toBase64, fromBase64, csrfToken, RequestError).
+
+import { parseCertificate } from "../crypto/der.js";
+import { decryptKeyFile, WrongPasswordError } from "../crypto/npki.js";
+import { importSigningKey } from "../crypto/signer.js";
+import { readZip } from "../crypto/zip.js";
+import { listCertificates } from "./keystore.js";
+
+const OID_CN = "2.5.4.3";
+const OID_O = "2.5.4.10";
+// A signCert.der is ~1.5 KB and a signPri.key ~1.3 KB; a ZIP of a few
+// pairs a few KB. Anything much bigger is not what we are looking for.
+const MAX_FILE_BYTES = 64 * 1024;
+const MAX_ZIP_BYTES = 4 * 1024 * 1024;
+const CANDIDATE_NAME = /\.(der|cer|key|zip)$/i;
+
+// Fallbacks when the template's <template data-certwin-texts> is missing.
+const DEFAULT_TEXTS = {
+  kind: "공동인증서",
+  expired: "만료",
+  "empty-browser": "이 브라우저에 저장된 인증서가 없습니다.",
+  "empty-disk": "인증서 파일이나 NPKI 폴더를 선택해 주세요.",
+  loading: "인증서를 불러오는 중…",
+  "no-selection": "인증서를 선택해 주세요.",
+  "no-password": "인증서 비밀번호를 입력해 주세요.",
+  "wrong-password": "인증서 비밀번호가 올바르지 않습니다.",
+  unreadable: "인증서 파일을 읽을 수 없습니다.",
+  "expired-certificate": "만료된 인증서입니다. 재발급 받아 주세요.",
+  "not-yet-valid": "아직 사용할 수 없는 인증서입니다. 기기의 날짜와 시간을 확인해 주세요.",
+  "store-failed": "브라우저 인증서 저장소를 열 수 없습니다.",
+};
+
+// ------------------------------------------------------------------ helpers
+
+/** Standard base64 of bytes. */
+export function toBase64(bytes) {
+  const view = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+  let binary = "";
+  for (let i = 0; i < view.length; i += 0x8000) {
+    binary += String.fromCharCode.apply(null, view.subarray(i, i + 0x8000));
+  }
+  return btoa(binary);
+}
+
+/** Bytes of a (standard or URL-safe) base64 string. */
+export function fromBase64(text) {
+  const clean = String(text).replace(/[\s]/g, "").replace(/-/g, "+").replace(/_/g, "/");
+  const binary = atob(clean.padEnd(Math.ceil(clean.length / 4) * 4, "="));
+  const out = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
+  return out;
+}
+
+/** The page's CSRF token ({% csrf_token %} renders it as a hidden input). */
+export function csrfToken(root = document) {
+  const scope = root && root.querySelector ? root : document;
+  const input = scope.querySelector("input[name=csrfmiddlewaretoken]") ?? document.querySelector("input[name=csrfmiddlewaretoken]");
+  return input ? input.value : "";
+}
+
+/** A refused or failed request; `message` is Korean and safe to show. */
+export class RequestError extends Error {
+  constructor(message, { status = 0, code = "" } = {}) {
+    super(message);
+    this.name = "RequestError";
+    this.status = status;
+    this.code = code;
+  }
+}
+
+/**
+ * POST `fields` as FormData to a same-origin JSON endpoint, with the CSRF
+ * token. Resolves to the JSON body of a 2xx answer; otherwise throws a
+ * RequestError carrying the server's Korean `error` (and `code`).
+ */
+export async function postForm(url, fields, { root = document } = {}) {
+  const body = new FormData();
+  for (const [name, value] of Object.entries(fields)) body.append(name, value);
+  let response;
+  try {
+    response = await fetch(url, {
+      method: "POST",
+      body,
+      credentials: "same-origin",
+      headers: { "X-CSRFToken": csrfToken(root), Accept: "application/json" },
+    });
+  } catch {
+    throw new RequestError("서버에 연결할 수 없습니다. 네트워크를 확인한 뒤 다시 시도해 주세요.");
+  }
+  let data = null;
+  try {
+    data = await response.json();
+  } catch {
+    data = null;
+  }
+  if (!response.ok || !data || typeof data !== "object") {
+    let message = data && typeof data.error === "string" && data.error;
+    if (!message) {
+      message =
+        response.status === 403
+          ? "보안 확인에 실패했습니다. 페이지를 새로고침한 뒤 다시 시도해 주세요."
+          : "요청을 처리하지 못했습니다. 잠시 후 다시 시도해 주세요.";
+    }
+    throw new RequestError(message, { status: response.status, code: (data && data.code) || "" });
+  }
+  return data;
+}
+
+function attribute(name, oid) {
+  const found = name.find((item) => item.type === oid);
+  return found ? found.value : "";
+}
+
+// 2026-05-01, in Korea's time zone (the bank's), whatever the device's zone.
+const DATE_FORMAT = (() => {
+  try {
+    return new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Seoul", year: "numeric", month: "2-digit", day: "2-digit" });
+  } catch {
+    return null;
+  }
+})();
+
+export function formatDate(date) {
+  if (DATE_FORMAT) {
+    const parts = Object.fromEntries(DATE_FORMAT.formatToParts(date).map((p) => [p.type, p.value]));
+    return `${parts.year}-${parts.month}-${parts.day}`;
+  }
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
+}
+
+/**
+ * What the window shows about a certificate. The CN of an NPKI personal
+ * certificate is "홍길동()0901...": the user is the part before "(".
+ */
+export function describeCertificate(certificateDer) {
+  const parsed = parseCertificate(certificateDer);
+  const cn = attribute(parsed.subject, OID_CN);
+  const name = cn.replace(/\(.*$/s, "").trim() || cn;
+  const issuer = attribute(parsed.issuer, OID_O) || attribute(parsed.issuer, OID_CN);
+  const now = Date.now();
+  return {
+    parsed,
+    serial: parsed.serialNumber.toString(16),
+    name,
+    issuer,
+    expires: formatDate(parsed.notAfter),
+    expired: now > parsed.notAfter.getTime(),
+    notYetValid: now < parsed.notBefore.getTime(),
+  };
+}
+
+let nextEntryId = 1;
+
+function makeEntry({ certificateDer, keyFile, source }) {
+  return { id: String(nextEntryId++), source, certificateDer, keyFile: keyFile ?? null, ...describeCertificate(certificateDer) };
+}
+
+// ------------------------------------------------------------------ files
+
+function basename(path) {
+  return path.slice(path.lastIndexOf("/") + 1);
+}
+
+function dirname(path) {
+  const at = path.lastIndexOf("/");
+  return at < 0 ? "" : path.slice(0, at);
+}
+
+async function readFileBytes(file, limit) {
+  if (file.size > limit) throw new Error("file too large");
+  return new Uint8Array(await file.arrayBuffer());
+}
+
+// {file, path}[] from a drop: folders are walked (NPKI/CertbankCA/USER/...).
+async function filesFromDrop(dataTransfer) {
+  const entries = [...(dataTransfer.items ?? [])]
+    .map((item) => (item.kind === "file" && item.webkitGetAsEntry ? item.webkitGetAsEntry() : null))
+    .filter(Boolean);
+  if (!entries.length) return [...dataTransfer.files].map((file) => ({ file, path: file.name }));
+  const out = [];
+  const walk = async (entry, depth) => {
+    if (depth > 8 || out.length > 500) return;
+    if (entry.isFile) {
+      if (!CANDIDATE_NAME.test(entry.name)) return;
+      const file = await new Promise((resolve, reject) => entry.file(resolve, reject));
+      out.push({ file, path: entry.fullPath.replace(/^\//, "") });
+    } else if (entry.isDirectory) {
+      const reader = entry.createReader();
+      for (;;) {
+        const batch = await new Promise((resolve, reject) => reader.readEntries(resolve, reject));
+        if (!batch.length) break;
+        for (const child of batch) await walk(child, depth + 1);
+      }
+    }
+  };
+  for (const entry of entries) await walk(entry, 0);
+  return out;
+}
+
+// One folder's files → {cert, key} (either may be missing), or null.
+function pairInFolder(files) {
+  const named = (name) => files.find((f) => basename(f.path).toLowerCase() === name);
+  let cert = named("signcert.der");
+  let key = named("signpri.key");
+  if (!cert) {
+    const ders = files.filter((f) => /\.(der|cer)$/i.test(f.path) && !/^kmcert/i.test(basename(f.path)));
+    if (ders.length === 1) cert = ders[0];
+  }
+  if (!key) {
+    const keys = files.filter((f) => /\.key$/i.test(f.path) && !/^kmpri/i.test(basename(f.path)));
+    if (keys.length === 1) key = keys[0];
+  }
+  return cert || key ? { cert, key } : null;
+}
+
+/**
+ * Certificates found in picked or dropped files: {entries, failed}.
+ * `items` are {file, path}; ZIPs are opened and searched the same way.
+ */
+async function entriesFromFiles(items) {
+  const blobs = []; // {path, data}
+  let failed = 0;
+  for (const { file, path } of items) {
+    if (!CANDIDATE_NAME.test(file.name)) continue;
+    try {
+      if (/\.zip$/i.test(file.name)) {
+        const members = await readZip(await readFileBytes(file, MAX_ZIP_BYTES));
+        for (const member of members) {
+          if (!member.name || member.name.endsWith("/") || !CANDIDATE_NAME.test(member.name)) continue;
+          blobs.push({ path: `${path}!/${member.name}`, data: member.data });
+        }
+      } else {
+        blobs.push({ path, data: await readFileBytes(file, MAX_FILE_BYTES) });
+      }
+    } catch {
+      failed++;
+    }
+  }
+  const folders = new Map();
+  for (const blob of blobs) {
+    const dir = dirname(blob.path);
+    if (!folders.has(dir)) folders.set(dir, []);
+    folders.get(dir).push(blob);
+  }
+  const entries = [];
+  for (const files of folders.values()) {
+    const pair = pairInFolder(files);
+    if (!pair) continue;
+    if (!pair.cert) {
+      failed++;
+      continue;
+    }
+    try {
+      entries.push(makeEntry({ certificateDer: pair.cert.data, keyFile: pair.key ? pair.key.data : null, source: "disk" }));
+    } catch {
+      failed++;
+    }
+  }
+  return { entries, failed };
+}
+
+// ------------------------------------------------------------------ the window
+
+const windows = new WeakMap();
+
+function findDialog(root) {
+  if (root instanceof HTMLDialogElement && root.matches("[data-certwin]")) return root;
+  const scope = root && root.querySelector ? root : document;
+  return scope.querySelector("dialog[data-certwin]") ?? document.querySelector("dialog[data-certwin]");
+}
+
+function readTexts(dialog) {
+  const texts = { ...DEFAULT_TEXTS };
+  const template = dialog.querySelector("template[data-certwin-texts]");
+  if (template) {
+    for (const span of template.content.querySelectorAll("[data-text]")) texts[span.dataset.text] = span.textContent.trim();
+  }
+  return texts;
+}
+
+class CertificateWindow {
+  constructor(dialog) {
+    this.dialog = dialog;
+    this.texts = readTexts(dialog);
+    this.form = dialog.querySelector("[data-certwin-form]");
+    this.rows = dialog.querySelector("[data-certwin-rows]");
+    this.password = dialog.querySelector("[data-certwin-password]");
+    this.error = dialog.querySelector("[data-certwin-error]");
+    this.busyText = dialog.querySelector("[data-certwin-busy-text]");
+    this.okButton = dialog.querySelector("[data-certwin-ok]");
+    this.lead = dialog.querySelector("[data-certwin-lead]");
+    this.defaultLead = this.lead ? this.lead.textContent : "";
+    this.diskPanel = dialog.querySelector("[data-certwin-disk]");
+    this.storeButtons = [...dialog.querySelectorAll("[data-certwin-store]")];
+
+    this.store = "browser";
+    this.entries = { browser: [], disk: [] };
+    this.loading = false;
+    this.selectedId = null;
+    this.pending = null; // {resolve, promise}
+    this.attempt = 0;
+    this.opener = null;
+
+    this.bind();
+  }
+
+  bind() {
+    const { dialog } = this;
+    this.form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.confirm();
+    });
+    for (const button of dialog.querySelectorAll("[data-certwin-cancel], [data-certwin-close]")) {
+      button.addEventListener("click", () => dialog.close());
+    }
+    dialog.addEventListener("close", () => this.closed());
+    for (const button of this.storeButtons) {
+      button.addEventListener("click", () => this.showStore(button.dataset.certwinStore));
+    }
+    for (const input of dialog.querySelectorAll("[data-certwin-files], [data-certwin-folder]")) {
+      input.addEventListener("change", () => {
+        const items = [...input.files].map((file) => ({ file, path: file.webkitRelativePath || file.name }));
+        input.value = "";
+        this.loadFiles(items);
+      });
+    }
+    const body = dialog.querySelector(".certwin__body") ?? dialog;
+    body.addEventListener("dragover", (event) => {
+      if (![...(event.dataTransfer?.types ?? [])].includes("Files")) return;
+      event.preventDefault();
+      event.dataTransfer.dropEffect = "copy";
+      dialog.classList.add("certwin--drop");
+    });
+    body.addEventListener("dragleave", (event) => {
+      if (!body.contains(event.relatedTarget)) dialog.classList.remove("certwin--drop");
+    });
+    body.addEventListener("drop", async (event) => {
+      event.preventDefault();
+      dialog.classList.remove("certwin--drop");
+      let items = [];
+      try {
+        items = await filesFromDrop(event.dataTransfer);
+      } catch {
+        items = [];
+      }
+      if (this.store !== "disk") this.showStore("disk");
+      this.loadFiles(items);
+    });
+    this.rows.addEventListener("click", (event) => {
+      const row = event.target.closest("tr[data-id]");
+      if (row) this.select(row.dataset.id);
+    });
+    this.rows.addEventListener("dblclick", (event) => {
+      const row = event.target.closest("tr[data-id]");
+      if (row) {
+        this.select(row.dataset.id);
+        this.password.focus();
+      }
+    });
+    this.rows.addEventListener("keydown", (event) => this.rowKey(event));
+    this.password.addEventListener("input", () => {
+      if (this.errorKey === "no-password" || this.errorKey === "wrong-password") this.showError(null);
+    });
+  }
+
+  // -------------------------------------------------------------- open/close
+
+  open(options) {
+    if (this.pending) return this.pending.promise;
+    let resolve;
+    const promise = new Promise((r) => {
+      resolve = r;
+    });
+    this.pending = { resolve, promise };
+    this.opener = document.activeElement;
+    if (this.lead) this.lead.textContent = options.lead || this.defaultLead;
+    this.password.value = "";
+    this.selectedId = null;
+    this.showError(null);
+    this.setBusy(false);
+    this.dialog.showModal();
+    this.showStore(this.store, { focusRows: true });
+    return promise;
+  }
+
+  finish(value) {
+    const pending = this.pending;
+    this.pending = null;
+    if (pending) pending.resolve(value);
+    if (this.dialog.open) this.dialog.close();
+  }
+
+  closed() {
+    this.attempt++; // a decryption still running is discarded
+    this.password.value = "";
+    this.setBusy(false);
+    const pending = this.pending;
+    this.pending = null;
+    if (pending) pending.resolve(null);
+    if (this.opener && this.opener.isConnected && typeof this.opener.focus === "function") this.opener.focus();
+    this.opener = null;
+  }
+
+  // -------------------------------------------------------------- stores
+
+  async showStore(store, { focusRows = false } = {}) {
+    this.store = store === "disk" ? "disk" : "browser";
+    for (const button of this.storeButtons) {
+      button.setAttribute("aria-pressed", String(button.dataset.certwinStore === this.store));
+    }
+    if (this.diskPanel) this.diskPanel.hidden = this.store !== "disk";
+    this.selectedId = null;
+    this.showError(null);
+    if (this.store === "browser") {
+      this.loading = true;
+      this.render();
+      try {
+        const records = await listCertificates();
+        const entries = [];
+        for (const record of records) {
+          try {
+            entries.push(makeEntry({ certificateDer: record.certificateDer, keyFile: record.keyFile, source: "browser" }));
+          } catch {
+            // A damaged record is skipped, not fatal for the others.
+          }
+        }
+        this.entries.browser = entries;
+      } catch {
+        this.entries.browser = [];
+        if (this.store === "browser") this.showError("store-failed");
+      } finally {
+        this.loading = false;
+      }
+      if (this.store !== "browser") return;
+    }
+    this.render();
+    if (focusRows) this.focusInitial();
+  }
+
+  async loadFiles(items) {
+    if (!items.length) return;
+    this.showError(null);
+    const { entries, failed } = await entriesFromFiles(items);
+    // The same certificate picked again replaces the earlier copy.
+    const bySerial = new Map(this.entries.disk.map((entry) => [entry.serial, entry]));
+    for (const entry of entries) bySerial.set(entry.serial, entry);
+    this.entries.disk = [...bySerial.values()];
+    if (this.store !== "disk") this.showStore("disk");
+    this.render();
+    if (entries.length === 1) this.select(entries[0].id, { focus: true });
+    if (!entries.length || failed) this.showError("unreadable");
+  }
+
+  focusInitial() {
+    // Only if the customer has not moved focus somewhere on purpose.
+    const active = document.activeElement;
+    if (active && this.dialog.contains(active) && !active.matches("[data-certwin-close], .certwin__store")) return;
+    const row = this.rows.querySelector('tr[data-id][tabindex="0"]');
+    (row ?? this.storeButtons.find((b) => b.getAttribute("aria-pressed") === "true"))?.focus();
+  }
+
+  // -------------------------------------------------------------- table
+
+  visibleEntries() {
+    return this.entries[this.store];
+  }
+
+  render() {
+    const rows = [];
+    const entries = this.visibleEntries();
+    if (this.loading && this.store === "browser") {
+      rows.push(this.emptyRow(this.texts.loading));
+    } else if (!entries.length) {
+      rows.push(this.emptyRow(this.texts[this.store === "browser" ? "empty-browser" : "empty-disk"]));
+    } else {
+      const focusId = this.selectedId ?? entries[0].id;
+      for (const entry of entries) rows.push(this.row(entry, entry.id === focusId));
+    }
+    this.rows.replaceChildren(...rows);
+  }
+
+  emptyRow(text) {
+    const tr = document.createElement("tr");
+    tr.className = "certwin__empty";
+    const td = document.createElement("td");
+    td.colSpan = 4;
+    td.textContent = text;
+    tr.append(td);
+    return tr;
+  }
+
+  row(entry, focusable) {
+    const tr = document.createElement("tr");
+    tr.dataset.id = entry.id;
+    tr.className = "certwin__row";
+    if (entry.expired) tr.classList.add("certwin__row--expired");
+    tr.tabIndex = focusable ? 0 : -1;
+    tr.setAttribute("aria-selected", String(entry.id === this.selectedId));
+
+    const kind = document.createElement("td");
+    kind.className = "certwin__kind";
+    const icon = document.createElement("span");
+    icon.className = "certwin__icon";
+    icon.setAttribute("aria-hidden", "true");
+    kind.append(icon, document.createTextNode(this.texts.kind));
+    if (entry.expired) {
+      const badge = document.createElement("span");
+      badge.className = "certwin__badge";
+      badge.textContent = this.texts.expired;
+      kind.append(" ", badge);
+    }
+    const user = document.createElement("td");
+    user.className = "certwin__user";
+    user.textContent = entry.name;
+    const expires = document.createElement("td");
+    expires.className = "certwin__date";
+    const time = document.createElement("time");
+    time.dateTime = entry.parsed.notAfter.toISOString();
+    time.textContent = entry.expires;
+    expires.append(time);
+    const issuer = document.createElement("td");
+    issuer.className = "certwin__issuer";
+    issuer.textContent = entry.issuer;
+    tr.append(kind, user, expires, issuer);
+    return tr;
+  }
+
+  select(id, { focus = false } = {}) {
+    const entry = this.visibleEntries().find((e) => e.id === id);
+    if (!entry) return;
+    this.selectedId = id;
+    for (const tr of this.rows.querySelectorAll("tr[data-id]")) {
+      const selected = tr.dataset.id === id;
+      tr.setAttribute("aria-selected", String(selected));
+      tr.tabIndex = selected ? 0 : -1;
+      if (selected && focus) tr.focus();
+    }
+    if (entry.expired) this.showError("expired-certificate");
+    else if (entry.notYetValid) this.showError("not-yet-valid");
+    else this.showError(null);
+  }
+
+  rowKey(event) {
+    const row = event.target.closest("tr[data-id]");
+    if (!row) return;
+    const rows = [...this.rows.querySelectorAll("tr[data-id]")];
+    const index = rows.indexOf(row);
+    let target = null;
+    switch (event.key) {
+      case "ArrowDown":
+        target = rows[Math.min(index + 1, rows.length - 1)];
+        break;
+      case "ArrowUp":
+        target = rows[Math.max(index - 1, 0)];
+        break;
+      case "Home":
+        target = rows[0];
+        break;
+      case "End":
+        target = rows[rows.length - 1];
+        break;
+      case "Enter":
+        event.preventDefault();
+        this.select(row.dataset.id);
+        this.password.focus();
+        return;
+      case " ":
+        event.preventDefault();
+        this.select(row.dataset.id);
+        return;
+      default:
+        return;
+    }
+    event.preventDefault();
+    if (target) this.select(target.dataset.id, { focus: true });
+  }
+
+  // -------------------------------------------------------------- states
+
+  showError(key) {
+    this.errorKey = key;
+    this.error.textContent = key ? this.texts[key] ?? key : "";
+    this.password.setAttribute("aria-invalid", String(key === "no-password" || key === "wrong-password"));
+  }
+
+  setBusy(busy) {
+    this.busy = busy;
+    this.form.setAttribute("aria-busy", String(busy));
+    this.dialog.classList.toggle("certwin--busy", busy);
+    if (this.busyText) this.busyText.hidden = !busy;
+    this.okButton.disabled = busy;
+    this.password.readOnly = busy;
+  }
+
+  async confirm() {
+    if (this.busy) return;
+    const entry = this.visibleEntries().find((e) => e.id === this.selectedId);
+    if (!entry) {
+      this.showError("no-selection");
+      return;
+    }
+    if (entry.expired) {
+      this.showError("expired-certificate");
+      return;
+    }
+    if (entry.notYetValid) {
+      this.showError("not-yet-valid");
+      return;
+    }
+    if (!entry.keyFile) {
+      this.showError("unreadable");
+      return;
+    }
+    const password = this.password.value;
+    if (!password) {
+      this.showError("no-password");
+      this.password.focus();
+      return;
+    }
+    this.showError(null);
+    this.setBusy(true);
+    const attempt = ++this.attempt;
+    let unlocked;
+    try {
+      const { privateKeyPkcs8, r } = await decryptKeyFile(entry.keyFile, password);
+      try {
+        const signingKey = await importSigningKey(privateKeyPkcs8);
+        unlocked = { signingKey, r };
+      } finally {
+        privateKeyPkcs8.fill(0); // the key lives on only inside the non-extractable CryptoKey
+      }
+    } catch (error) {
+      if (attempt !== this.attempt) return; // closed meanwhile
+      this.setBusy(false);
+      if (error instanceof WrongPasswordError || error?.name === "WrongPasswordError") {
+        this.showError("wrong-password");
+        this.password.select();
+        this.password.focus();
+      } else {
+        this.showError("unreadable");
+      }
+      return;
+    }
+    if (attempt !== this.attempt) return;
+    this.setBusy(false);
+    this.finish({
+      certificateDer: entry.certificateDer,
+      keyFile: entry.keyFile,
+      signingKey: unlocked.signingKey,
+      r: unlocked.r,
+      parsed: entry.parsed,
+      serial: entry.serial,
+      name: entry.name,
+      source: entry.source,
+    });
+  }
+}
+
+/**
+ * Open the 인증서 선택창 and resolve with the unlocked certificate:
+ * {certificateDer, keyFile, signingKey, r, parsed, serial, name, source},
+ * or null when the customer cancels. While a window is open, calling again
+ * returns the same promise.
+ *
+ * options.lead: a sentence shown under the title (e.g. what is being signed).
+ */
+export function openCertificateWindow(root = document, options = {}) {
+  const dialog = findDialog(root);
+  if (!dialog) {
+    return Promise.reject(new Error("certwindow: the page has no <dialog data-certwin> (include includes/_certwindow.html)"));
+  }
+  let instance = windows.get(dialog);
+  if (!instance) {
+    instance = new CertificateWindow(dialog);
+    windows.set(dialog, instance);
+  }
+  return instance.open(options);
+}
