@@ -127,3 +127,24 @@ def staff_client(client, staff):
 def totp_code():
     """`totp_code(device)`: the code a TOTP app shows for the device right now."""
     return totp_now
+
+
+# --- The certificate authority ----------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def _ca_folder(tmp_path_factory):
+    return tmp_path_factory.mktemp("ca-data")
+
+
+@pytest.fixture
+def test_ca(settings, _ca_folder):
+    """A CA shared by the tests of one session (2048-bit CA keys, for speed)."""
+    settings.DATA_DIR = _ca_folder
+    settings.CERTBANK_CA_PASSPHRASE = "test-ca-passphrase"
+    settings.CERTBANK_CA_KEY_BITS = 2048
+    from certificates import ca
+
+    ca.ca_reset_cache()
+    yield
+    ca.ca_reset_cache()

@@ -10,27 +10,11 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from certificates import ca, services
+from certificates import services
 from certificates.challenges import challenge_create
 from certificates.models import Certificate, Challenge
 
 SESSION = "test-session-key-0001"
-
-
-@pytest.fixture(scope="session")
-def _ca_folder(tmp_path_factory):
-    return tmp_path_factory.mktemp("ca-data")
-
-
-@pytest.fixture
-def test_ca(settings, _ca_folder):
-    """A CA shared by the tests of one session (2048-bit CA keys, for speed)."""
-    settings.DATA_DIR = _ca_folder
-    settings.CERTBANK_CA_PASSPHRASE = "test-ca-passphrase"
-    settings.CERTBANK_CA_KEY_BITS = 2048
-    ca.ca_reset_cache()
-    yield
-    ca.ca_reset_cache()
 
 
 @pytest.fixture(scope="session")
