@@ -41,6 +41,7 @@ from audit.services import audit_record
 from banking import accountnumbers
 from banking.models import Bank, DepositAccount
 from banking.services import account_open, account_pin_verify, welcome_deposit
+from certificates.services import certificate_login_unlock
 
 # --- SMS codes -----------------------------------------------------------------
 
@@ -342,6 +343,8 @@ def login_unlock_complete(*, customer: Customer, code: str, new_password: str, r
         customer.save(update_fields=["password", "failed_login_count", "login_locked_at"])
         audit_record(action=Action.PASSWORD_RESET, customer=customer, bank=customer.bank, request=request)
         audit_record(action=Action.LOGIN_UNLOCKED, customer=customer, bank=customer.bank, request=request)
+        # Identity verified: certificate logins locked at this bank open again too.
+        certificate_login_unlock(customer=customer, bank=customer.bank, request=request)
         notify_customer(
             customer=customer,
             subject=_("비밀번호가 재설정되었습니다"),
@@ -356,6 +359,7 @@ def staff_unlock(*, customer: Customer, staff: Customer, request=None) -> None:
             failed_login_count=0, login_locked_at=None, identity_failed_count=0, identity_locked_at=None
         )
         DepositAccount.objects.filter(owner=customer).update(pin_failed_count=0, pin_locked_at=None)
+        certificate_login_unlock(customer=customer, bank=customer.bank, actor=staff, request=request)
         audit_record(action=Action.STAFF_UNLOCKED_LOGIN, customer=customer, bank=customer.bank, actor=staff, request=request)
 
 

@@ -25,7 +25,10 @@ class Refusal(models.TextChoices):
     BAD_SIGNATURE = "bad_signature", _("전자서명 검증에 실패했습니다.")
     LOGIN_LOCKED = (
         "login_locked",
-        _("인증서 로그인에 5회 연속 실패하여 이 인증서의 로그인이 잠겼습니다. 본인확인 후 이용해 주세요."),
+        _(
+            "인증서 로그인에 5회 연속 실패하여 이 인증서의 로그인이 잠겼습니다. "
+            "'비밀번호 재설정 · 잠금 해제'에서 본인확인을 마친 뒤 이용해 주세요."
+        ),
     )
     CUSTOMER_INACTIVE = "customer_inactive", _("이용할 수 없는 고객 정보입니다. 영업점에 문의해 주세요.")
     BAD_PUBLIC_KEY = "bad_public_key", _("인증서 발급에 쓸 수 없는 키입니다. RSA 2048비트 키를 다시 만들어 주세요.")

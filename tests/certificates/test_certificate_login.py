@@ -290,3 +290,27 @@ def test_concurrent_requests_consume_a_challenge_once(banks):
 
 def test_session_digest_does_not_store_the_session_key():
     assert "abc" not in session_digest("abc")
+
+
+def test_identity_verification_in_the_unlock_flow_reopens_a_locked_certificate(
+    client, holder, django_capture_on_commit_callbacks, sms_code
+):
+    for _ in range(5):
+        token, _to_sign = get_challenge(client)
+        login(client, holder.der, holder.key, token=token, signature=sign(holder.key, b"wrong"))
+    assert_refused(login(client, holder.der, holder.key), Refusal.LOGIN_LOCKED)
+    customer = holder.customer
+    unlock = {
+        "login_id": customer.login_id,
+        "rrn": "900101-1234568",
+        "account_number": customer.deposit_accounts.get().number,
+        "pin": "1234",
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post("/nuri/unlock/", unlock).status_code == 302
+    response = client.post(
+        "/nuri/unlock/verify/", {"code": sms_code(), "password1": "New#password2026", "password2": "New#password2026"}
+    )
+    assert response.status_code == 302
+    assert AuditEvent.objects.filter(action="certificate_login_unlocked", customer=customer).exists()
+    assert login(client, holder.der, holder.key).status_code == 200
