@@ -132,3 +132,36 @@ def test_parse_refuses_an_empty_name_and_bad_utf8():
     der[4] = 0xFF  # first byte of the UTF-8 name
     with pytest.raises(ValueError, match="UTF-8"):
         vid.identify_data_parse(bytes(der))
+
+
+# A fixed vector. The DER input was produced by pyasn1 (an independent
+# encoder): SEQUENCE { PrintableString "9001011234568", BIT STRING 00..13 }.
+KNOWN_RRN = "9001011234568"
+KNOWN_R = bytes(range(20))
+KNOWN_INPUT_DER = bytes.fromhex("3026130d39303031303131323334353638031500000102030405060708090a0b0c0d0e0f10111213")
+KNOWN_VID = bytes.fromhex("44030642077922aef464b617b2257f74e8c37e5e982fabf7df25b414bca9f098")
+
+
+def test_vid_known_vector():
+    import hashlib
+
+    assert hashlib.sha256(hashlib.sha256(KNOWN_INPUT_DER).digest()).digest() == KNOWN_VID
+    assert vid.vid_compute(KNOWN_RRN, KNOWN_R) == KNOWN_VID
+
+
+def test_vid_known_vector_against_pyasn1():
+    import hashlib
+
+    from pyasn1.codec.der import encoder
+    from pyasn1.type import char, namedtype, univ
+
+    class VIDHashInput(univ.Sequence):
+        componentType = namedtype.NamedTypes(
+            namedtype.NamedType("idn", char.PrintableString()), namedtype.NamedType("randomNum", univ.BitString())
+        )
+
+    value = VIDHashInput()
+    value["idn"] = KNOWN_RRN
+    value["randomNum"] = univ.BitString.fromOctetString(KNOWN_R)
+    assert encoder.encode(value) == KNOWN_INPUT_DER
+    assert vid.vid_compute(KNOWN_RRN, KNOWN_R) == hashlib.sha256(hashlib.sha256(encoder.encode(value)).digest()).digest()
