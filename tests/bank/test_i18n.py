@@ -64,3 +64,16 @@ def test_english_is_one_switch_away(client, banks):
     assert '<html lang="en">' in body
     assert "Open an account online" in body
     assert "Nuri Bank" in body
+
+
+def test_translations_keep_the_placeholders_of_their_source():
+    # A translation borrowed from a similar message (a "fuzzy" guess) shows up
+    # as different %(name)s placeholders; gettext would then fail at run time.
+    placeholder = re.compile(r"%\((\w+)\)[sd]")
+    wrong = [
+        msgid
+        for msgid, strings in _po_entries()
+        for string in strings
+        if sorted(placeholder.findall(msgid)) != sorted(placeholder.findall(string))
+    ]
+    assert wrong == []
