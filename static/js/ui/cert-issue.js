@@ -1,16 +1,16 @@
 // 공동인증서 발급 (issuance page, templates/certificates/issue_keys.html).
 //
 // After identity verification the browser (DESIGN.md §3 "Issuance"):
-//   1. generates an RSA key pair with WebCrypto          (키 생성 중…)
+//   1. generates an RSA key pair with WebCrypto          (키 생성)
 //   2. draws R, the 20 random bytes of the VID           (R 생성)
 //   3. signs the server's issuance challenge with the new
-//      key: proof of possession                          (발급 요청 서명 중…)
+//      key: proof of possession                          (발급 요청 서명)
 //   4. sends the public key, that signature and R, and
-//      receives the certificate                          (인증서 받는 중…)
+//      receives the certificate                          (인증서 받기)
 //   5. encrypts the private key (with R) under the
-//      password: signPri.key, NPKI format                (비밀번호로 키 암호화 중…)
+//      password: signPri.key, NPKI format                (비밀번호로 키 암호화)
 //   6. keeps signCert.der + signPri.key in the browser
-//      (IndexedDB) and/or offers them as files           (저장 중…)
+//      (IndexedDB) and/or offers them as files           (저장)
 // The password and the private key in clear never leave this page.
 
 import { parseCertificate } from "../crypto/der.js";
