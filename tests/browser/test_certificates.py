@@ -163,8 +163,19 @@ def test_issue_store_in_browser_download_files_and_log_in_with_the_certificate(
     page, customer, live_server, artifacts_dir, tmp_path
 ):
     log_in_with_password(page)
+    sent = []
+    page.on("request", lambda request: sent.append(request) if request.method == "POST" else None)
     issue_certificate(page)
     expect(page.get_by_text("홍길동", exact=True)).to_be_visible()  # 사용자 in the facts
+    # SECURITY: the private key and the certificate password never leave the browser.
+    issue_posts = [request for request in sent if request.url.endswith("/certificates/issue/complete/")]
+    assert len(issue_posts) == 1
+    fields = issue_posts[0].post_data_buffer.decode("latin-1")
+    names = set(re.findall(r'name="([^"]+)"', fields))
+    assert names == {"challenge", "public_key", "signature", "r"}
+    for request in sent:
+        body = request.post_data_buffer or b""
+        assert CERT_PASSWORD.encode() not in body
     # Before the download clicks scroll the page (the sticky header would land mid-picture).
     page.screenshot(path=artifacts_dir / "certificate-issued.png", full_page=True)
     files = download_files(page, tmp_path / "downloads")
