@@ -31,6 +31,9 @@ at `identify_data_der`):
 import hashlib
 import hmac
 
+from certificates.der import oid_content as _oid_content
+from certificates.der import tlv as _tlv
+
 NPKI_IDENTIFY_DATA_OID = "1.2.410.200004.10.1.1"
 VID_OID = "1.2.410.200004.10.1.1.1"
 RANDOM_NUM_OID = "1.2.410.200004.10.1.1.3"
@@ -51,34 +54,6 @@ _CONTEXT_0_CONSTRUCTED = 0xA0
 
 
 # --- DER writing -------------------------------------------------------------
-
-
-def _der_length(length: int) -> bytes:
-    # X.690 §8.1.3 / §10.1: short form below 128, else the minimal long form.
-    if length < 0x80:
-        return bytes([length])
-    body = length.to_bytes((length.bit_length() + 7) // 8, "big")
-    return bytes([0x80 | len(body)]) + body
-
-
-def _tlv(tag: int, content: bytes) -> bytes:
-    return bytes([tag]) + _der_length(len(content)) + content
-
-
-def _oid_content(dotted: str) -> bytes:
-    # X.690 §8.19: first two arcs as 40*a + b, then base-128 with high bit on
-    # every byte but the last of each arc.
-    arcs = [int(part) for part in dotted.split(".")]
-    numbers = [40 * arcs[0] + arcs[1], *arcs[2:]]
-    out = bytearray()
-    for number in numbers:
-        chunk = [number & 0x7F]
-        number >>= 7
-        while number:
-            chunk.append(0x80 | (number & 0x7F))
-            number >>= 7
-        out.extend(reversed(chunk))
-    return bytes(out)
 
 
 def _sha256_algorithm_identifier() -> bytes:

@@ -37,6 +37,12 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
+from certificates.der import integer as _int
+from certificates.der import octets as _octets
+from certificates.der import oid as _oid
+from certificates.der import seq as _seq
+from certificates.der import tlv as _tlv
+
 __all__ = [
     "DEFAULT_ITERATIONS",
     "CERT_FILE",
@@ -210,42 +216,6 @@ def _oid_value(node: _Node, what: str) -> str:
     first = arcs[0]
     head = [first // 40, first % 40] if first < 80 else [2, first - 80]
     return ".".join(str(a) for a in head + arcs[1:])
-
-
-def _len(n: int) -> bytes:
-    if n < 0x80:
-        return bytes([n])
-    body = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    return bytes([0x80 | len(body)]) + body
-
-
-def _tlv(tag: int, content: bytes) -> bytes:
-    return bytes([tag]) + _len(len(content)) + content
-
-
-def _seq(*parts: bytes) -> bytes:
-    return _tlv(0x30, b"".join(parts))
-
-
-def _int(n: int) -> bytes:
-    return _tlv(0x02, n.to_bytes(n.bit_length() // 8 + 1, "big", signed=True))
-
-
-def _oid(text: str) -> bytes:
-    arcs = [int(a) for a in text.split(".")]
-    out = bytearray()
-    for sub in [arcs[0] * 40 + arcs[1], *arcs[2:]]:
-        groups = [sub & 0x7F]
-        sub >>= 7
-        while sub:
-            groups.insert(0, (sub & 0x7F) | 0x80)
-            sub >>= 7
-        out += bytes(groups)
-    return _tlv(0x06, bytes(out))
-
-
-def _octets(data: bytes) -> bytes:
-    return _tlv(0x04, data)
 
 
 # ------------------------------------------------------------------ PrivateKeyInfo with R
