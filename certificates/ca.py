@@ -311,6 +311,7 @@ def certificate_issue(
     serial_digits: str,
     not_before: dt.datetime,
     base_url: str,
+    not_after: dt.datetime | None = None,
 ) -> x509.Certificate:
     """Sign a personal certificate (공동인증서 or 금융인증서) for an SPKI.
 
@@ -342,7 +343,8 @@ def certificate_issue(
 
     hierarchy = _current()
     not_before = not_before.astimezone(dt.UTC).replace(microsecond=0)
-    not_after = _add_years(not_before, _KIND_YEARS[kind])
+    # Renewal passes not_after (one year from the old expiry, DESIGN.md §1).
+    not_after = _add_years(not_before, _KIND_YEARS[kind]) if not_after is None else not_after.astimezone(dt.UTC)
     if not_after > hierarchy.issuing.not_valid_after_utc:
         raise ValueError("the certificate would outlive the issuing CA")
 

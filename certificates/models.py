@@ -65,6 +65,13 @@ class Certificate(models.Model):
         verbose_name = _("인증서")
         verbose_name_plural = _("인증서")
         ordering = ["-created_at", "-id"]
+        # Staff roles (Django groups): 창구 직원 (teller) may suspend and
+        # restore; 보안 책임자 (security officer) may also revoke and unlock.
+        permissions = [
+            ("suspend_certificate", _("인증서 효력정지·효력회복")),
+            ("revoke_certificate", _("인증서 폐기")),
+            ("unlock_certificate_login", _("인증서 로그인 잠금 해제")),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=~Q(status="revoked") | Q(revoked_at__isnull=False), name="revoked_certificate_has_time"
@@ -138,6 +145,7 @@ class Challenge(models.Model):
     class Purpose(models.TextChoices):
         LOGIN = "login", _("로그인")
         ISSUE = "issue", _("인증서 발급")
+        RENEW = "renew", _("인증서 갱신")
 
     token = models.CharField(max_length=64, unique=True)
     purpose = models.CharField(max_length=20, choices=Purpose.choices)
@@ -157,3 +165,40 @@ class Challenge(models.Model):
 
     def __str__(self):
         return f"{self.get_purpose_display()} {self.token[:8]}…"
+
+
+class CrlPublication(models.Model):
+    """Each CRL the issuing CA signed (RFC 5280 §5.2.3: the CRL number only grows)."""
+
+    number = models.PositiveBigIntegerField(_("CRL 번호"), unique=True)
+    this_update = models.DateTimeField(_("발행 일시"))
+    next_update = models.DateTimeField(_("다음 발행 예정"))
+    der = models.BinaryField(editable=False)
+    entries = models.PositiveIntegerField(_("폐기 목록 수"), default=0)
+
+    class Meta:
+        verbose_name = _("인증서 폐기 목록(CRL)")
+        verbose_name_plural = _("인증서 폐기 목록(CRL)")
+        ordering = ["-number"]
+
+    def __str__(self):
+        return f"CRL #{self.number} {self.this_update:%Y-%m-%d %H:%M}"
+
+
+class ExpiryNotice(models.Model):
+    """One expiry notice sent for a certificate (30, 7 or 1 days before):
+    the unique constraint makes the hourly job idempotent."""
+
+    certificate = models.ForeignKey(Certificate, on_delete=models.PROTECT, related_name="expiry_notices")
+    days_before = models.PositiveSmallIntegerField()
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("만료 안내")
+        verbose_name_plural = _("만료 안내")
+        constraints = [
+            models.UniqueConstraint(fields=["certificate", "days_before"], name="one_expiry_notice_per_step"),
+        ]
+
+    def __str__(self):
+        return f"{self.certificate.serial} D-{self.days_before}"
