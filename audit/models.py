@@ -2,10 +2,18 @@
 
 Rows are written by `audit.services.audit_record` inside the same
 transaction as the change they describe, and never updated or deleted.
+
+The log is append-only and hash-chained: each row carries the keyed digest
+(HMAC-SHA256 under CERTBANK_INDEX_KEY) of its own content and of the row
+before it, so an edited, inserted or deleted row breaks the chain at that
+point (`python manage.py verify_audit_log`). The key lives outside the
+database, so someone who can only write the database cannot recompute the
+chain after an edit.
 """
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -38,9 +46,39 @@ class Action(models.TextChoices):
     CERTIFICATE_LOGIN_SUCCEEDED = "certificate_login_succeeded", _("인증서 로그인 성공")
     CERTIFICATE_LOGIN_LOCKED = "certificate_login_locked", _("인증서 로그인 잠금")
     CERTIFICATE_LOGIN_UNLOCKED = "certificate_login_unlocked", _("인증서 로그인 잠금 해제")
+    CERTIFICATE_RENEWED = "certificate_renewed", _("인증서 갱신")
+    CERTIFICATE_EXPIRY_NOTICE = "certificate_expiry_notice", _("인증서 만료 안내")
+
+
+# The `prev_hash` of the first row: there is no row before it.
+GENESIS_HASH = "0" * 64
+
+
+class AppendOnlyViolation(Exception):
+    """An attempt to change or remove an audit row, or to add one outside audit_record."""
+
+
+class AuditEventQuerySet(models.QuerySet):
+    # SECURITY: the audit log is append-only. These refuse the ORM's bulk
+    # paths; the database itself is not stopped (a raw UPDATE still works),
+    # which is what the hash chain is there to detect.
+    def update(self, **kwargs):
+        raise AppendOnlyViolation("audit rows are never updated")
+
+    def delete(self):
+        raise AppendOnlyViolation("audit rows are never deleted")
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        raise AppendOnlyViolation("audit rows are never updated")
+
+    def bulk_create(self, objs, *args, **kwargs):
+        raise AppendOnlyViolation("audit rows are added one at a time by audit_record")
 
 
 class AuditEvent(models.Model):
+    # Position in the hash chain: 1, 2, 3 ... without gaps, assigned by
+    # audit_record under the chain-head lock. A missing number is a deleted row.
+    sequence = models.PositiveBigIntegerField(_("순번"), unique=True)
     created_at = models.DateTimeField(_("일시"), default=timezone.now, db_index=True)
     action = models.CharField(_("구분"), max_length=40, choices=Action.choices, db_index=True)
     bank = models.ForeignKey("banking.Bank", verbose_name=_("은행"), null=True, blank=True, on_delete=models.PROTECT)
@@ -64,11 +102,52 @@ class AuditEvent(models.Model):
     ip_address = models.GenericIPAddressField(_("IP 주소"), null=True, blank=True)
     # Never an RRN, password, PIN or code: identifiers and reasons only.
     detail = models.JSONField(_("내용"), default=dict, blank=True)
+    # Hex HMAC-SHA256 of the previous row (GENESIS_HASH for the first) and of
+    # this row's canonical content including prev_hash (audit.services).
+    prev_hash = models.CharField(_("이전 해시"), max_length=64)
+    hash = models.CharField(_("해시"), max_length=64)
+
+    objects = AuditEventQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("감사 기록")
         verbose_name_plural = _("감사 기록")
         ordering = ["-created_at", "-id"]
+        # Related-object access and Django internals go through the same
+        # refusing queryset.
+        base_manager_name = "objects"
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.get_action_display()}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyViolation("audit rows are never updated")
+        if self.sequence is None or not self.hash or not self.prev_hash:
+            raise AppendOnlyViolation("audit rows are added by audit.services.audit_record")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyViolation("audit rows are never deleted")
+
+
+class AuditChainHead(models.Model):
+    """The end of the audit chain: one row, locked by every audit writer.
+
+    `select_for_update()` on this row inside the writer's transaction puts
+    all audit rows in one order (PostgreSQL); the lock is held until that
+    transaction commits. SQLite's IMMEDIATE transactions serialize writers
+    already. The head also lets the verifier notice rows cut off the end.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    sequence = models.PositiveBigIntegerField(_("마지막 순번"), default=0)
+    hash = models.CharField(_("마지막 해시"), max_length=64, default=GENESIS_HASH)
+
+    class Meta:
+        verbose_name = _("감사 기록 체인 끝")
+        verbose_name_plural = _("감사 기록 체인 끝")
+        constraints = [models.CheckConstraint(condition=Q(id=1), name="audit_chain_head_singleton")]
+
+    def __str__(self):
+        return f"{self.sequence} {self.hash[:12]}"

@@ -1,0 +1,271 @@
+"""The audit log is append-only and hash-chained; verify_audit_log finds the first broken link."""
+
+import hashlib
+import importlib
+import io
+import json
+import threading
+
+import pytest
+from django.core.management import CommandError, call_command, execute_from_command_line
+from django.db import connection, transaction
+
+from audit.models import GENESIS_HASH, Action, AppendOnlyViolation, AuditChainHead, AuditEvent
+from audit.services import CHAINED_FIELDS, ChainBreak, audit_chain_verify, audit_event_digest, audit_record
+
+pytestmark = pytest.mark.django_db
+
+TABLE = connection.ops.quote_name(AuditEvent._meta.db_table)
+
+
+class FakeRequest:
+    def __init__(self, ip):
+        self.META = {"REMOTE_ADDR": ip}
+
+
+def record_several(count=5):
+    return [audit_record(action=Action.LOGIN_FAILED, request=FakeRequest("10.0.0.1"), attempt=n) for n in range(count)]
+
+
+def raw(sql, params):
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def verify_command_error():
+    with pytest.raises(CommandError) as excinfo:
+        call_command("verify_audit_log")
+    return str(excinfo.value)
+
+
+# --- Building the chain -----------------------------------------------------------------------------
+
+
+def test_each_audit_row_carries_the_hash_of_the_one_before():
+    events = record_several(5)
+    rows = list(AuditEvent.objects.order_by("sequence"))
+    assert [row.sequence for row in rows] == list(range(1, len(rows) + 1))
+    assert rows[0].prev_hash == GENESIS_HASH
+    for before, after in zip(rows, rows[1:], strict=False):
+        assert after.prev_hash == before.hash
+    assert AuditChainHead.objects.get().sequence == events[-1].sequence
+    assert AuditChainHead.objects.get().hash == events[-1].hash
+
+
+def test_audit_record_keeps_its_signature_and_returns_the_saved_row(customer, nuri):
+    event = audit_record(action=Action.LOGOUT, customer=customer, bank=nuri, actor=None, request=None, reason="button")
+    assert event.pk and event.customer == customer and event.bank == nuri
+    assert event.detail == {"reason": "button"}
+    assert len(event.hash) == 64 and event.hash != event.prev_hash
+
+
+def test_the_hash_is_keyed_and_not_a_plain_sha256_of_the_content():
+    event = record_several(1)[0]
+    fields = {name: getattr(event, name) for name in CHAINED_FIELDS}
+    assert audit_event_digest(**fields) == event.hash
+    canonical = json.dumps(
+        {**fields, "created_at": event.created_at.isoformat(timespec="microseconds"), "action": str(event.action)},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    assert hashlib.sha256(canonical.encode()).hexdigest() != event.hash
+
+
+def test_a_sound_chain_verifies():
+    record_several(5)
+    ok, checked, first_break = audit_chain_verify()
+    assert (ok, first_break) == (True, None)
+    assert checked == AuditEvent.objects.count()
+
+
+def test_verify_command_reports_a_sound_chain():
+    record_several(3)
+    out = io.StringIO()
+    call_command("verify_audit_log", stdout=out)
+    assert f"감사 기록 {AuditEvent.objects.count()}건 검증 완료: 이상 없음" in out.getvalue()
+
+
+def test_an_empty_log_verifies():
+    ok, checked, first_break = audit_chain_verify()
+    assert (ok, checked, first_break) == (True, 0, None)
+
+
+def test_values_survive_the_database_round_trip_unchanged_in_the_hash():
+    # IPv6 is stored normalised, tuples come back as lists, Korean stays UTF-8.
+    audit_record(action=Action.LOGOUT, request=FakeRequest("2001:DB8:0:0:0:0:0:1"), items=("a", "b"), 이름="홍길동", n=1.5)
+    event = AuditEvent.objects.get(action=Action.LOGOUT)
+    assert event.ip_address == "2001:db8::1"
+    assert audit_chain_verify()[0]
+
+
+def test_the_migration_digest_matches_the_service_digest():
+    migration = importlib.import_module("audit.migrations.0004_hash_chain")
+    event = audit_record(action=Action.LOGOUT, request=FakeRequest("10.1.2.3"), items=["x"], 이름="홍길동")
+    fields = {name: getattr(event, name) for name in CHAINED_FIELDS}
+    assert migration.event_digest(**fields) == audit_event_digest(**fields) == event.hash
+    assert migration.GENESIS_HASH == GENESIS_HASH
+
+
+# --- Tampering is detected ---------------------------------------------------------------------------
+
+
+def test_a_row_edited_with_raw_sql_is_detected_at_that_row():
+    events = record_several(5)
+    target = events[2]
+    raw(f"UPDATE {TABLE} SET detail = %s WHERE id = %s", [json.dumps({"attempt": 99}), target.pk])
+
+    ok, checked, first_break = audit_chain_verify()
+    assert not ok
+    assert first_break["sequence"] == target.sequence
+    assert first_break["id"] == target.pk
+    assert first_break["reason"] == ChainBreak.CONTENT
+    assert checked == target.sequence - 1
+    message = verify_command_error()
+    assert message.startswith(f"첫 번째 끊어진 연결: 순번 {target.sequence} (id {target.pk}):")
+
+
+def test_the_verify_command_exits_non_zero_on_a_break(capsys):
+    events = record_several(3)
+    raw(f"UPDATE {TABLE} SET action = %s WHERE id = %s", ["logout", events[1].pk])
+    with pytest.raises(SystemExit) as excinfo:
+        execute_from_command_line(["manage.py", "verify_audit_log"])
+    assert excinfo.value.code != 0
+    assert f"순번 {events[1].sequence} " in capsys.readouterr().err
+
+
+def test_a_deleted_middle_row_is_detected_as_a_gap():
+    events = record_several(5)
+    raw(f"DELETE FROM {TABLE} WHERE id = %s", [events[2].pk])
+
+    ok, _checked, first_break = audit_chain_verify()
+    assert not ok
+    assert first_break["reason"] == ChainBreak.GAP
+    assert first_break["sequence"] == events[3].sequence
+    assert str(events[2].sequence) in first_break["message"]
+    assert f"순번 {events[3].sequence} (id {events[3].pk})" in verify_command_error()
+
+
+def test_a_row_rehashed_to_match_its_edit_breaks_the_next_link():
+    events = record_several(5)
+    target = events[1]
+    row = AuditEvent.objects.values(*CHAINED_FIELDS).get(pk=target.pk)
+    row["detail"] = {"attempt": 42}
+    raw(
+        f"UPDATE {TABLE} SET detail = %s, hash = %s WHERE id = %s",
+        [json.dumps(row["detail"]), audit_event_digest(**row), target.pk],
+    )
+
+    ok, _checked, first_break = audit_chain_verify()
+    assert not ok
+    assert first_break["reason"] == ChainBreak.LINK
+    assert first_break["sequence"] == events[2].sequence
+    assert f"순번 {events[2].sequence} (id {events[2].pk})" in verify_command_error()
+
+
+def test_the_last_row_rehashed_to_match_its_edit_disagrees_with_the_chain_head():
+    events = record_several(3)
+    target = events[-1]
+    row = AuditEvent.objects.values(*CHAINED_FIELDS).get(pk=target.pk)
+    row["action"] = "logout"
+    raw(f"UPDATE {TABLE} SET action = %s, hash = %s WHERE id = %s", [row["action"], audit_event_digest(**row), target.pk])
+
+    ok, _checked, first_break = audit_chain_verify()
+    assert not ok
+    assert (first_break["reason"], first_break["sequence"]) == (ChainBreak.HEAD_MISMATCH, target.sequence)
+
+
+def test_rows_cut_off_the_end_are_detected():
+    events = record_several(4)
+    raw(f"DELETE FROM {TABLE} WHERE id = %s", [events[-1].pk])
+
+    ok, _checked, first_break = audit_chain_verify()
+    assert not ok
+    assert (first_break["reason"], first_break["sequence"], first_break["id"]) == (
+        ChainBreak.TRUNCATED,
+        events[-1].sequence,
+        None,
+    )
+    assert f"순번 {events[-1].sequence} (id 없음)" in verify_command_error()
+
+
+# --- Append-only through the ORM ---------------------------------------------------------------------
+
+
+def test_the_orm_refuses_to_update_or_delete_audit_rows():
+    event = record_several(1)[0]
+    with pytest.raises(AppendOnlyViolation):
+        AuditEvent.objects.filter(pk=event.pk).update(detail={})
+    with pytest.raises(AppendOnlyViolation):
+        AuditEvent.objects.filter(pk=event.pk).delete()
+    with pytest.raises(AppendOnlyViolation):
+        AuditEvent.objects.all().delete()
+    event.detail = {"attempt": 7}
+    with pytest.raises(AppendOnlyViolation):
+        event.save()
+    with pytest.raises(AppendOnlyViolation):
+        event.delete()
+    with pytest.raises(AppendOnlyViolation):
+        AuditEvent._base_manager.filter(pk=event.pk).delete()
+    assert AuditEvent.objects.get(pk=event.pk).detail == {"attempt": 0}
+    assert audit_chain_verify()[0]
+
+
+def test_rows_cannot_be_added_around_audit_record():
+    with pytest.raises(AppendOnlyViolation):
+        AuditEvent.objects.create(action=Action.LOGOUT)
+    with pytest.raises(AppendOnlyViolation):
+        AuditEvent.objects.bulk_create([AuditEvent(action=Action.LOGOUT)])
+
+
+def test_a_rolled_back_change_takes_its_audit_row_and_chain_step_with_it():
+    record_several(2)
+    head_before = AuditChainHead.objects.values("sequence", "hash").get()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        audit_record(action=Action.LOGOUT)
+        raise RuntimeError("the change failed")
+    assert AuditChainHead.objects.values("sequence", "hash").get() == head_before
+    event = audit_record(action=Action.LOGOUT)
+    assert event.sequence == head_before["sequence"] + 1
+    assert audit_chain_verify()[0]
+
+
+# --- Concurrent writers ------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("head_exists", [True, False], ids=["head-row", "no-head-row-yet"])
+def test_concurrent_writers_build_one_gap_free_chain(head_exists):
+    if not head_exists:
+        # As after a flush: the first writers race to create the head row.
+        AuditChainHead.objects.all().delete()
+    before = AuditEvent.objects.count()
+    threads_count, per_thread = 4, 10
+    barrier = threading.Barrier(threads_count)
+    errors = []
+
+    def write(worker):
+        from django.db import connection as thread_connection
+
+        try:
+            barrier.wait()
+            for n in range(per_thread):
+                with transaction.atomic():
+                    audit_record(action=Action.LOGIN_FAILED, worker=worker, n=n)
+        except Exception as exc:  # reported below, with the thread's traceback lost otherwise
+            errors.append(exc)
+        finally:
+            thread_connection.close()
+
+    threads = [threading.Thread(target=write, args=(worker,)) for worker in range(threads_count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    sequences = list(AuditEvent.objects.order_by("sequence").values_list("sequence", flat=True))
+    assert len(sequences) == before + threads_count * per_thread
+    assert sequences == list(range(1, len(sequences) + 1))
+    ok, checked, first_break = audit_chain_verify()
+    assert (ok, checked, first_break) == (True, len(sequences), None)
