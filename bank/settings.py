@@ -223,3 +223,4 @@ CERTBANK_CERT_LOGIN_MAX_FAILURES = 5
 CERTBANK_PUBLIC_URL = env_str("CERTBANK_PUBLIC_URL", "http://127.0.0.1:8000")
 # Identity verification for certificate issuance stays good this long.
 CERTBANK_ISSUE_VERIFIED_SECONDS = 600
+CERTBANK_CRL_VALIDITY_HOURS = env_int("CERTBANK_CRL_VALIDITY_HOURS", 24)  # CRL nextUpdate − thisUpdate (certificates/ca.py)
