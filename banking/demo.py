@@ -6,6 +6,7 @@ real sign-up uses. Idempotent: running it again changes nothing.
 
 from dataclasses import dataclass
 
+from django.contrib.auth.models import Group
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -13,6 +14,7 @@ from accounts import rrn as rrn_rules
 from accounts.models import Customer
 from accounts.services import customer_create_verified
 from banking.services import bank_ensure
+from certificates.apps import SECURITY_OFFICER_GROUP, TELLER_GROUP
 
 BANKS = [
     dict(code="901", slug="nuri", name_ko="누리은행", name_en="Nuri Bank", colour="#1f4fd1", account_grouping="3-2-7-1"),
@@ -24,6 +26,21 @@ DEMO_PASSWORD = "Certbank!2026"
 DEMO_PIN = "1234"
 STAFF_USERNAME = "staff"
 STAFF_PASSWORD = "Staff!Certbank2026"
+
+
+@dataclass(frozen=True)
+class DemoStaffRole:
+    username: str
+    password: str
+    name: str
+    group: str  # created after every migrate (certificates.apps.staff_roles_ensure)
+
+
+# Staff who are not superusers: what they may do comes from their group.
+STAFF_ROLES = [
+    DemoStaffRole("teller", "Teller!Certbank2026", "데모 창구 직원", TELLER_GROUP),
+    DemoStaffRole("officer", "Officer!Certbank2026", "데모 보안 책임자", SECURITY_OFFICER_GROUP),
+]
 
 
 @dataclass(frozen=True)
@@ -82,8 +99,25 @@ def seed_staff() -> tuple[Customer, TOTPDevice]:
     return staff, device
 
 
+def seed_staff_roles() -> list[tuple[Customer, TOTPDevice]]:
+    """The teller and the security officer, each with a confirmed TOTP device."""
+    members = []
+    with transaction.atomic():
+        for role in STAFF_ROLES:
+            member = Customer.objects.filter(username=role.username).first()
+            if member is None:
+                member = Customer.objects.create_user(role.username, role.password, name=role.name, is_staff=True)
+            member.groups.add(Group.objects.get(name=role.group))
+            device = TOTPDevice.objects.filter(user=member, confirmed=True).first()
+            if device is None:
+                device = TOTPDevice.objects.create(user=member, name="직원 OTP", confirmed=True)
+            members.append((member, device))
+    return members
+
+
 def seed_all():
     banks = seed_banks()
     customers = seed_customers(banks)
     staff, device = seed_staff()
+    seed_staff_roles()
     return banks, customers, staff, device

@@ -34,3 +34,6 @@ class Command(BaseCommand):
         buffer = io.StringIO()
         qr.print_ascii(out=buffer, invert=True)
         self.stdout.write(buffer.getvalue())
+        for role, (member, member_device) in zip(demo.STAFF_ROLES, demo.seed_staff_roles(), strict=True):
+            self.stdout.write(f"  {role.group}  ID {member.username}  비밀번호 {role.password}")
+            self.stdout.write(f"  {member_device.config_url}")
