@@ -54,6 +54,7 @@ def _challenge_text(*, purpose: str, bank, customer, token: str, now: datetime.d
     title = {
         Challenge.Purpose.LOGIN: "인증서 로그인",
         Challenge.Purpose.ISSUE: "공동인증서 발급 요청",
+        Challenge.Purpose.RENEW: "공동인증서 갱신 요청",
     }[purpose]
     lines = [f"[Certbank] {bank.name_ko} {title}"]
     if customer is not None:
@@ -168,6 +169,12 @@ def _signature_valid(public_key, signature: bytes, data: bytes) -> bool:
         except InvalidSignature:
             continue
     return False
+
+
+def signature_verify(*, leaf: x509.Certificate, signature: bytes, challenge: Challenge, bank, request=None) -> None:
+    """The holder of `leaf` signed exactly the challenge's stored bytes."""
+    if not _signature_valid(leaf.public_key(), signature, bytes(challenge.to_sign)):
+        refuse(Refusal.BAD_SIGNATURE, bank=bank, request=request, customer=challenge.customer)
 
 
 def possession_verify(*, public_key_spki: bytes, signature: bytes, challenge: Challenge, bank, request=None) -> None:

@@ -34,6 +34,8 @@ class Refusal(models.TextChoices):
     BAD_PUBLIC_KEY = "bad_public_key", _("인증서 발급에 쓸 수 없는 키입니다. RSA 2048비트 키를 다시 만들어 주세요.")
     BAD_RANDOM = "bad_random", _("본인확인 값(R)이 올바르지 않습니다.")
     NOT_VERIFIED = "not_verified", _("본인확인을 먼저 완료해 주세요.")
+    NOT_OWNER = "not_owner", _("본인의 인증서가 아닙니다.")
+    RENEWAL_TOO_EARLY = "renewal_too_early", _("갱신은 만료 30일 전부터 만료일까지 할 수 있습니다.")
 
 
 class CertificateRefused(Exception):

@@ -2,10 +2,12 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.forms import AccountNumberField, CodeField, PinField
+from certificates.services import ReissueReason
 
 
-class IssueIdentityForm(forms.Form):
-    """본인확인 for issuance: RRN, an own account with its PIN, and the OTP code."""
+class IdentityVerificationForm(forms.Form):
+    """본인확인 for issuance, revocation and restoration: RRN, an own account
+    with its PIN, and the OTP code; for issuance also the reason (재발급 사유)."""
 
     error_messages = {"otp_required": _("OTP 인증번호를 입력해 주세요.")}
 
@@ -15,12 +17,18 @@ class IssueIdentityForm(forms.Form):
     account_number = AccountNumberField()
     pin = PinField(label=_("계좌 비밀번호"))
     otp = CodeField(label=_("OTP 인증번호"), required=False)
+    reason = forms.ChoiceField(label=_("발급 사유"), choices=ReissueReason.choices, initial=ReissueReason.NEW, required=False)
 
-    def __init__(self, *args, otp_required: bool, **kwargs):
+    def __init__(self, *args, otp_required: bool, with_reason: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.otp_required = otp_required
         if not otp_required:
             del self.fields["otp"]
+        if not with_reason:
+            del self.fields["reason"]
+
+    def clean_reason(self):
+        return self.cleaned_data.get("reason") or ReissueReason.NEW
 
     def clean(self):
         cleaned = super().clean()

@@ -4,19 +4,29 @@ Views call these; they never touch `cryptography`. Signing happens in
 certificates.ca, verification in certificates.challenges.
 """
 
+import datetime
 import secrets
 
 from django.conf import settings
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.notify import notify_customer
 from audit.models import Action
 from audit.services import audit_record
 from certificates import ca, vid
-from certificates.challenges import challenge_consume, challenge_create, possession_verify, refuse
+from certificates.challenges import (
+    certificate_check,
+    challenge_consume,
+    challenge_create,
+    possession_verify,
+    refuse,
+    signature_verify,
+)
 from certificates.exceptions import InvalidTransition, Refusal
-from certificates.models import Certificate, CertificateLoginLock, CertificateRegistration, Challenge
+from certificates.models import Certificate, CertificateLoginLock, CertificateRegistration, Challenge, ExpiryNotice
 
 S = Certificate.Status
 R = Certificate.RevocationReason
@@ -58,11 +68,85 @@ def certificate_status_change(*, certificate: Certificate, to: str, reason: str 
             status=to,
             reason=locked.revocation_reason,
         )
+        # RFC 5280 §5: relying parties see the change in a fresh CRL at once
+        # (OCSP reads the database and needs nothing).
+        transaction.on_commit(ca.crl_publish)
     return locked
 
 
 def certificate_issue_challenge(*, customer, bank, session_key: str) -> Challenge:
     return challenge_create(purpose=Challenge.Purpose.ISSUE, bank=bank, session_key=session_key, customer=customer)
+
+
+class ReissueReason(models.TextChoices):
+    """Why a customer asks for a new 공동인증서 (재발급), and what it means for the old one."""
+
+    NEW = "new", gettext_lazy("신규 발급")
+    LOST = "lost", gettext_lazy("분실")
+    FORGOTTEN_PASSWORD = "forgotten_password", gettext_lazy("비밀번호 분실")
+    DELETED = "deleted", gettext_lazy("삭제")
+
+
+# RFC 5280 reason for the certificate a reissue replaces: a lost key may be in
+# someone else's hands (keyCompromise); otherwise it is merely superseded.
+_REISSUE_REVOCATION = {
+    ReissueReason.LOST: R.KEY_COMPROMISE,
+    ReissueReason.FORGOTTEN_PASSWORD: R.SUPERSEDED,
+    ReissueReason.DELETED: R.SUPERSEDED,
+    ReissueReason.NEW: R.SUPERSEDED,
+}
+
+RENEWAL_WINDOW = datetime.timedelta(days=30)
+
+
+def _plus_one_year(moment: datetime.datetime) -> datetime.datetime:
+    try:
+        return moment.replace(year=moment.year + 1)
+    except ValueError:  # 29 February
+        return moment.replace(year=moment.year + 1, day=28)
+
+
+def _record_certificate(*, issued, customer, bank, replaced_reason: str, registrations=(), request=None) -> Certificate:
+    """Keep what the CA signed, register it, and revoke what it replaces.
+
+    "A customer has at most one valid 공동인증서 per bank": every current
+    공동인증서 of this customer issued through this bank is revoked.
+    """
+    facts = ca.certificate_facts(issued)
+    previous = Certificate.objects.current().filter(holder=customer, issuing_bank=bank, kind=Certificate.Kind.JOINT)
+    for old in previous:
+        certificate_status_change(certificate=old, to=S.REVOKED, reason=replaced_reason, request=request)
+    certificate = Certificate.objects.create(
+        serial=facts.serial,
+        kind=Certificate.Kind.JOINT,
+        holder=customer,
+        person_index=customer.rrn_index,
+        issuing_bank=bank,
+        subject=facts.subject,
+        der=facts.der,
+        fingerprint=facts.fingerprint,
+        not_before=facts.not_before,
+        not_after=facts.not_after,
+    )
+    CertificateRegistration.objects.create(certificate=certificate, bank=bank, customer=customer)
+    for registration in registrations:
+        if registration.bank_id != bank.id:
+            CertificateRegistration.objects.create(
+                certificate=certificate, bank=registration.bank, customer=registration.customer
+            )
+    return certificate
+
+
+def _notify(customer, bank, title: str, certificate: Certificate, extra: str = "") -> None:
+    moment = timezone.localtime(timezone.now())
+    notify_customer(
+        customer=customer,
+        subject=title,
+        body=(
+            f"{title}. {bank.name_ko} {moment:%Y-%m-%d %H:%M} 일련번호 {certificate.serial}.{extra} "
+            "본인이 하지 않았다면 즉시 고객센터로 연락해 주세요."
+        ),
+    )
 
 
 def certificate_issue_joint(
@@ -74,15 +158,17 @@ def certificate_issue_joint(
     public_key_spki: bytes,
     signature: bytes,
     r: bytes,
+    reason: str = ReissueReason.NEW,
     request=None,
 ) -> Certificate:
-    """Issue a 공동인증서 for a key pair generated in the customer's browser.
+    """Issue (or reissue) a 공동인증서 for a key pair made in the customer's browser.
 
     The caller has verified the customer's identity (RRN, account PIN, OTP
     if enrolled, SMS). The browser proves possession of the new key by
     signing the issuance challenge and sends R, from which the VID in the
     certificate is computed with the customer's RRN (KCAC.TS.SIVID). Any
-    valid 공동인증서 of this customer at this bank is superseded.
+    valid 공동인증서 of this customer at this bank is revoked, for the
+    reissue reason's RFC 5280 reason.
     """
     challenge = challenge_consume(
         token=token, purpose=Challenge.Purpose.ISSUE, bank=bank, session_key=session_key, request=request
@@ -106,35 +192,181 @@ def certificate_issue_joint(
         )
     except ValueError:
         refuse(Refusal.BAD_PUBLIC_KEY, bank=bank, customer=customer, request=request)
-    facts = ca.certificate_facts(issued)
     with transaction.atomic():
-        previous = Certificate.objects.current().filter(holder=customer, issuing_bank=bank, kind=Certificate.Kind.JOINT)
-        for old in previous:
-            certificate_status_change(certificate=old, to=S.REVOKED, reason=R.SUPERSEDED, request=request)
-        certificate = Certificate.objects.create(
-            serial=facts.serial,
-            kind=Certificate.Kind.JOINT,
-            holder=customer,
-            person_index=customer.rrn_index,
-            issuing_bank=bank,
-            subject=facts.subject,
-            der=facts.der,
-            fingerprint=facts.fingerprint,
-            not_before=facts.not_before,
-            not_after=facts.not_after,
-        )
-        CertificateRegistration.objects.create(certificate=certificate, bank=bank, customer=customer)
-        audit_record(action=Action.CERTIFICATE_ISSUED, customer=customer, bank=bank, request=request, serial=facts.serial)
-        issued_at = timezone.localtime(certificate.created_at)
-        notify_customer(
+        certificate = _record_certificate(
+            issued=issued,
             customer=customer,
-            subject="인증서가 발급되었습니다",
-            body=(
-                f"인증서가 발급되었습니다. {bank.name_ko} {issued_at:%Y-%m-%d %H:%M} 일련번호 {facts.serial}. "
-                "본인이 발급하지 않았다면 즉시 고객센터로 연락해 주세요."
-            ),
+            bank=bank,
+            replaced_reason=_REISSUE_REVOCATION[ReissueReason(reason)],
+            request=request,
         )
+        audit_record(
+            action=Action.CERTIFICATE_ISSUED,
+            customer=customer,
+            bank=bank,
+            request=request,
+            serial=certificate.serial,
+            reason=reason,
+        )
+        _notify(customer, bank, "인증서가 발급되었습니다", certificate)
     return certificate
+
+
+def renewal_refusal(certificate: Certificate, now=None) -> str | None:
+    """Why this certificate cannot be renewed now, in Korean; None when it can.
+
+    DESIGN.md §1: from 30 days before expiry until expiry; after expiry only
+    reissue. A revoked or suspended certificate is not renewed either.
+    """
+    now = now or timezone.now()
+    if certificate.status == S.REVOKED:
+        return _("폐기된 인증서는 갱신할 수 없습니다. 재발급 받아 주세요.")
+    if certificate.status == S.SUSPENDED:
+        return _("효력정지된 인증서는 갱신할 수 없습니다. 효력회복 후 갱신해 주세요.")
+    if now >= certificate.not_after:
+        return _("만료된 인증서는 갱신할 수 없습니다. 재발급 받아 주세요.")
+    opens = certificate.not_after - RENEWAL_WINDOW
+    if now < opens:
+        return _("갱신은 만료 30일 전부터 할 수 있습니다. %(date)s부터 갱신할 수 있습니다.") % {
+            "date": timezone.localtime(opens).strftime("%Y-%m-%d")
+        }
+    return None
+
+
+def certificate_renew(
+    *,
+    customer,
+    bank,
+    session_key: str,
+    token: str,
+    certificate_der: bytes,
+    signature: bytes,
+    public_key_spki: bytes,
+    new_signature: bytes,
+    r: bytes,
+    request=None,
+) -> Certificate:
+    """갱신: a new key pair, the request signed with the current key (and the
+    new one); valid one year from the old expiry; the old one superseded."""
+    challenge = challenge_consume(
+        token=token, purpose=Challenge.Purpose.RENEW, bank=bank, session_key=session_key, request=request
+    )
+    if challenge.customer_id != customer.pk:
+        refuse(Refusal.WRONG_SESSION, bank=bank, customer=customer, request=request)
+    leaf, record = certificate_check(certificate_der=certificate_der, bank=bank, request=request)
+    # SECURITY: only the holder renews, with a certificate registered here for them.
+    registrations = list(record.registrations.select_related("bank", "customer"))
+    if not any(reg.bank_id == bank.id and reg.customer_id == customer.pk for reg in registrations):
+        refuse(Refusal.NOT_OWNER, bank=bank, customer=customer, request=request, serial=record.serial)
+    if renewal_refusal(record) is not None:
+        refuse(Refusal.RENEWAL_TOO_EARLY, bank=bank, customer=customer, request=request, serial=record.serial)
+    signature_verify(leaf=leaf, signature=signature, challenge=challenge, bank=bank, request=request)
+    if len(r) != vid.R_LENGTH:
+        refuse(Refusal.BAD_RANDOM, bank=bank, customer=customer, request=request)
+    possession_verify(public_key_spki=public_key_spki, signature=new_signature, challenge=challenge, bank=bank, request=request)
+    try:
+        issued = ca.certificate_issue(
+            public_key_der=public_key_spki,
+            bank=record.issuing_bank,
+            real_name=customer.name,
+            vid=vid.vid_compute(customer.decrypted_rrn(), r),
+            kind=ca.KIND_JOINT,
+            serial_digits=f"{secrets.randbelow(10**10):010d}",
+            not_before=timezone.now(),
+            not_after=_plus_one_year(record.not_after),
+            base_url=settings.CERTBANK_PUBLIC_URL,
+        )
+    except ValueError:
+        refuse(Refusal.BAD_PUBLIC_KEY, bank=bank, customer=customer, request=request)
+    with transaction.atomic():
+        certificate_status_change(certificate=record, to=S.REVOKED, reason=R.SUPERSEDED, request=request)
+        certificate = _record_certificate(
+            issued=issued,
+            customer=record.holder,
+            bank=record.issuing_bank,
+            replaced_reason=R.SUPERSEDED,
+            registrations=registrations,
+            request=request,
+        )
+        audit_record(
+            action=Action.CERTIFICATE_RENEWED,
+            customer=customer,
+            bank=bank,
+            request=request,
+            serial=certificate.serial,
+            previous=record.serial,
+        )
+        _notify(customer, bank, "인증서가 갱신되었습니다", certificate)
+    return certificate
+
+
+def certificate_suspend_by_customer(*, customer, certificate: Certificate, request=None) -> Certificate:
+    """효력정지 by the holder (logged in): quick, reversible, takes effect at once."""
+    changed = certificate_status_change(certificate=certificate, to=S.SUSPENDED, request=request)
+    _notify(customer, customer.bank, "인증서 효력이 정지되었습니다", changed)
+    return changed
+
+
+def certificate_restore_by_customer(*, customer, certificate: Certificate, request=None) -> Certificate:
+    """효력회복 by the holder, after identity verification (the caller's)."""
+    changed = certificate_status_change(certificate=certificate, to=S.VALID, request=request)
+    _notify(customer, customer.bank, "인증서 효력이 회복되었습니다", changed)
+    return changed
+
+
+def certificate_revoke_by_customer(*, customer, certificate: Certificate, request=None) -> Certificate:
+    """폐기 (분실 신고) by the holder after identity verification: keyCompromise, final."""
+    changed = certificate_status_change(certificate=certificate, to=S.REVOKED, reason=R.KEY_COMPROMISE, request=request)
+    _notify(customer, customer.bank, "인증서가 폐기되었습니다", changed, " 폐기한 인증서는 다시 쓸 수 없습니다.")
+    return changed
+
+
+EXPIRY_NOTICE_DAYS = (30, 7, 1)
+
+
+def expiry_notices_send(*, now=None) -> int:
+    """SMS and e-mail 30, 7 and 1 days before expiry, each at most once.
+
+    Safe to run every hour: an ExpiryNotice row (unique per certificate and
+    step) is written in the same transaction as the notice. A run that finds
+    a certificate already inside a smaller step sends only that step and
+    marks the larger ones done, so nobody gets three notices at once.
+    """
+    now = now or timezone.now()
+    sent = 0
+    horizon = now + datetime.timedelta(days=max(EXPIRY_NOTICE_DAYS))
+    candidates = (
+        Certificate.objects.current(now).filter(not_after__lte=horizon).select_related("holder", "holder__bank", "issuing_bank")
+    )
+    for certificate in candidates:
+        due = [days for days in EXPIRY_NOTICE_DAYS if now >= certificate.not_after - datetime.timedelta(days=days)]
+        done = set(certificate.expiry_notices.values_list("days_before", flat=True))
+        if not due or min(due) in done:
+            continue
+        with transaction.atomic():
+            locked = Certificate.objects.select_for_update().get(pk=certificate.pk)
+            if locked.expiry_notices.filter(days_before=min(due)).exists():
+                continue  # another run got here first
+            for days in due:
+                ExpiryNotice.objects.get_or_create(certificate=locked, days_before=days)
+            left = (certificate.not_after - now).days
+            notify_customer(
+                customer=certificate.holder,
+                subject="인증서 만료 안내",
+                body=(
+                    f"공동인증서가 {timezone.localtime(certificate.not_after):%Y-%m-%d}에 만료됩니다(약 {max(left, 0)}일 남음). "
+                    f"{certificate.issuing_bank.name_ko} 인증센터에서 갱신해 주세요. 일련번호 {certificate.serial}"
+                ),
+            )
+            audit_record(
+                action=Action.CERTIFICATE_EXPIRY_NOTICE,
+                customer=certificate.holder,
+                bank=certificate.issuing_bank,
+                serial=certificate.serial,
+                days_before=min(due),
+            )
+            sent += 1
+    return sent
 
 
 def certificate_login_unlock(*, customer, bank, actor=None, request=None) -> int:

@@ -1,8 +1,23 @@
 """Certificate endpoints under a bank: /<bank>/certificates/... and the certificate login."""
 
-from django.urls import path
+from django.urls import path, register_converter
 
 from certificates import views
+
+
+class HexConverter:
+    """A certificate serial: 1 to 40 hexadecimal digits."""
+
+    regex = "[0-9a-fA-F]{1,40}"
+
+    def to_python(self, value):
+        return value.lower()
+
+    def to_url(self, value):
+        return value
+
+
+register_converter(HexConverter, "hex")
 
 app_name = "certificates"
 
@@ -13,4 +28,14 @@ urlpatterns = [
     path("certificates/issue/verify/", views.issue_verify_view, name="issue_verify"),
     path("certificates/issue/keys/", views.issue_keys_view, name="issue_keys"),
     path("certificates/issue/complete/", views.issue_complete_view, name="issue_complete"),
+    path("certificates/", views.manage_view, name="manage"),
+    path("certificates/renew/complete/", views.renew_complete_view, name="renew_complete"),
+    path("certificates/<hex:serial>/", views.detail_view, name="detail"),
+    path("certificates/<hex:serial>/signCert.der", views.download_view, name="download"),
+    path("certificates/<hex:serial>/renew/", views.renew_view, name="renew"),
+    path("certificates/<hex:serial>/suspend/", views.suspend_view, name="suspend"),
+    path("certificates/<hex:serial>/revoke/", views.status_start_view, {"purpose": "revoke"}, name="revoke"),
+    path("certificates/<hex:serial>/revoke/verify/", views.status_verify_view, {"purpose": "revoke"}, name="revoke_verify"),
+    path("certificates/<hex:serial>/restore/", views.status_start_view, {"purpose": "restore"}, name="restore"),
+    path("certificates/<hex:serial>/restore/verify/", views.status_verify_view, {"purpose": "restore"}, name="restore_verify"),
 ]

@@ -67,6 +67,8 @@ def issue_certificate(page, *, storage="브라우저"):
     """
     account_number = page.get_by_test_id("account-number").first.inner_text().strip()
     page.get_by_role("link", name="인증센터").click()
+    expect(page).to_have_url(re.compile(r"/nuri/certificates/$"))
+    page.get_by_role("link", name="인증서 발급·재발급").first.click()
     expect(page).to_have_url(re.compile(r"/nuri/certificates/issue/$"))
 
     page.get_by_label("주민등록번호").fill(RRN)

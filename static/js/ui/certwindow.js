@@ -3,6 +3,7 @@
 //   const chosen = await openCertificateWindow(root, {lead: "..."});
 //   // chosen === null: the customer cancelled (취소, ×, Esc)
 //   // else {certificateDer, keyFile, signingKey, r, parsed, serial, name, source}
+//   //   (+ password, only with {returnPassword: true})
 //
 // `root` is the component that asks (or `document`): the window is the
 // <dialog data-certwin> rendered by templates/includes/_certwindow.html,
@@ -399,6 +400,7 @@ class CertificateWindow {
     });
     this.pending = { resolve, promise };
     this.opener = document.activeElement;
+    this.returnPassword = Boolean(options.returnPassword);
     if (this.lead) this.lead.textContent = options.lead || this.defaultLead;
     this.password.value = "";
     this.selectedId = null;
@@ -678,6 +680,7 @@ class CertificateWindow {
       serial: entry.serial,
       name: entry.name,
       source: entry.source,
+      ...(this.returnPassword ? { password } : {}),
     });
   }
 }
@@ -689,6 +692,9 @@ class CertificateWindow {
  * returns the same promise.
  *
  * options.lead: a sentence shown under the title (e.g. what is being signed).
+ * options.returnPassword: also resolve with `password` (the one that opened
+ * signPri.key), for flows that re-encrypt a key on this device (renewal).
+ * It is for local use only and must never be sent to the server.
  */
 export function openCertificateWindow(root = document, options = {}) {
   const dialog = findDialog(root);
