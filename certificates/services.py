@@ -114,6 +114,7 @@ def _record_certificate(*, issued, customer, bank, replaced_reason: str, registr
     """
     facts = ca.certificate_facts(issued)
     previous = Certificate.objects.current().filter(holder=customer, issuing_bank=bank, kind=Certificate.Kind.JOINT)
+    replaced = [old.serial for old in previous]
     for old in previous:
         certificate_status_change(certificate=old, to=S.REVOKED, reason=replaced_reason, request=request)
     certificate = Certificate.objects.create(
@@ -134,6 +135,7 @@ def _record_certificate(*, issued, customer, bank, replaced_reason: str, registr
             CertificateRegistration.objects.create(
                 certificate=certificate, bank=registration.bank, customer=registration.customer
             )
+    certificate.replaced_serials = replaced  # for the caller's answer only, not stored
     return certificate
 
 

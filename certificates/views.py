@@ -53,7 +53,7 @@ def ca_certificate_view(request, which: str, encoding: str):
 
 ISSUE_SESSION_KEY = "certificate_issue"
 # Upper bounds on what a browser may send (bytes after base64 decoding).
-_MAX_SIZES = {"certificate": 8192, "signature": 1024, "public_key": 2048, "r": 64}
+_MAX_SIZES = {"certificate": 8192, "signature": 1024, "new_signature": 1024, "public_key": 2048, "r": 64}
 
 
 class _BadField(Exception):
@@ -287,6 +287,8 @@ def issue_complete_view(request):
             "serial": certificate.serial,
             "subject": certificate.subject,
             "not_after": timezone.localtime(certificate.not_after).strftime("%Y-%m-%d"),
+            # The certificates this one revoked: the browser drops them from its store.
+            "replaced": certificate.replaced_serials,
             "redirect": reverse("accounts:login", kwargs={"bank": request.bank.slug}),
         }
     )

@@ -16,7 +16,7 @@ from certificates.challenges import challenge_create
 from certificates.exceptions import CertificateRefused, InvalidTransition, Refusal
 from certificates.models import Certificate, Challenge, ExpiryNotice
 from tests.certificates.conftest import SESSION, issue_for, sign, spki
-from tests.conftest import PIN
+from tests.conftest import PASSWORD, PIN
 
 DAY = datetime.timedelta(days=1)
 
@@ -212,8 +212,6 @@ def test_notify_command_is_idempotent(holder, capsys):
 
 @pytest.fixture
 def holder_client(client, holder):
-    from tests.conftest import PASSWORD
-
     assert client.post("/nuri/login/", {"login_id": "hong", "password": PASSWORD}).status_code == 302
     return client
 
@@ -268,3 +266,40 @@ def test_loss_report_revokes_after_identity_verification(holder_client, holder, 
     assert response.status_code == 302
     holder.certificate.refresh_from_db()
     assert holder.certificate.status == "revoked" and holder.certificate.revocation_reason == "key_compromise"
+
+
+def test_renewal_endpoint_answers_with_the_new_certificate(holder_client, holder, rsa_keys):
+    import base64
+
+    from tests.certificates.conftest import b64
+
+    with at(holder.certificate.not_after - 10 * DAY):
+        # Months later: the old session has idled out, so log in again.
+        holder_client.post("/nuri/login/", {"login_id": "hong", "password": PASSWORD})
+        response = holder_client.post("/nuri/certificates/challenge/", {"purpose": "renew"})
+        to_sign = base64.b64decode(response.json()["to_sign"])
+        response = holder_client.post(
+            "/nuri/certificates/renew/complete/",
+            {
+                "challenge": response.json()["challenge"],
+                "certificate": b64(holder.der),
+                "signature": b64(sign(holder.key, to_sign)),
+                "public_key": b64(spki(rsa_keys[1])),
+                "new_signature": b64(sign(rsa_keys[1], to_sign)),
+                "r": b64(os.urandom(20)),
+            },
+        )
+    assert response.status_code == 200, response.content
+    new = Certificate.objects.get(serial=response.json()["serial"])
+    assert new.not_after.year == holder.certificate.not_after.year + 1
+
+
+def test_renewal_endpoint_refuses_a_malformed_request(holder_client, holder):
+    response = holder_client.post("/nuri/certificates/renew/complete/", {"challenge": "x", "certificate": "!!"})
+    assert response.status_code == 400
+    assert response.json()["code"] == "malformed_request"
+
+
+def test_reissue_answer_names_the_certificate_it_replaced(holder, rsa_keys, test_ca):
+    replacement = issue_for(holder.customer, rsa_keys[1]).certificate
+    assert replacement.replaced_serials == [holder.certificate.serial]

@@ -18,7 +18,7 @@ import { checkPasswordRules, DEFAULT_ITERATIONS, encryptKeyFile, npkiFolder, sub
 import { generateKeyPair, randomR, sign } from "../crypto/signer.js";
 import { makeZip } from "../crypto/zip.js";
 import { describeCertificate, fromBase64, postForm, RequestError, toBase64 } from "./certwindow.js";
-import { saveCertificate } from "./keystore.js";
+import { deleteCertificate, saveCertificate } from "./keystore.js";
 
 const GENERIC_ERROR = "인증서를 발급하지 못했습니다. 잠시 후 다시 시도해 주세요.";
 const DEFAULT_TEXTS = {
@@ -251,6 +251,10 @@ class IssuancePage {
       await this.step("store", async () => {
         this.prepareDownloads(issued);
         if (storage === "browser") await saveCertificate({ serial: info.serial, certificateDer, keyFile });
+        // A reissue revoked the previous certificate: it must not linger in this browser.
+        for (const serial of response.replaced ?? []) {
+          if (serial !== info.serial) await deleteCertificate(serial);
+        }
       });
       this.showDone(issued, storage);
       if (storage === "disk") this.root.querySelector("[data-certissue-zip]").click();
