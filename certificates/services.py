@@ -210,7 +210,8 @@ def certificate_issue_joint(
             serial=certificate.serial,
             reason=reason,
         )
-        _notify(customer, bank, "인증서가 발급되었습니다", certificate)
+        title = "인증서가 발급되었습니다" if reason == ReissueReason.NEW else "인증서가 재발급되었습니다"
+        _notify(customer, bank, title, certificate)
     return certificate
 
 

@@ -303,3 +303,21 @@ def test_renewal_endpoint_refuses_a_malformed_request(holder_client, holder):
 def test_reissue_answer_names_the_certificate_it_replaced(holder, rsa_keys, test_ca):
     replacement = issue_for(holder.customer, rsa_keys[1]).certificate
     assert replacement.replaced_serials == [holder.certificate.serial]
+
+
+def test_reissue_notice_says_reissued(holder, rsa_keys, django_capture_on_commit_callbacks):
+    challenge = challenge_create(
+        purpose=Challenge.Purpose.ISSUE, bank=holder.customer.bank, session_key=SESSION, customer=holder.customer
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.certificate_issue_joint(
+            customer=holder.customer,
+            bank=holder.customer.bank,
+            session_key=SESSION,
+            token=challenge.token,
+            public_key_spki=spki(rsa_keys[1]),
+            signature=sign(rsa_keys[1], bytes(challenge.to_sign)),
+            r=os.urandom(20),
+            reason=services.ReissueReason.DELETED,
+        )
+    assert SmsMessage.objects.filter(body__contains="인증서가 재발급되었습니다").count() == 1
