@@ -11,7 +11,7 @@ import { makeZip, readZip } from "../crypto/zip.js";
 // signPri.key ~1.3 KB, an NPKI ZIP a few KB.
 const MAX_FILE_BYTES = 64 * 1024;
 const MAX_ZIP_BYTES = 4 * 1024 * 1024;
-const CANDIDATE_NAME = /\.(der|cer|key|zip)$/i;
+export const CANDIDATE_NAME = /\.(der|cer|key|zip)$/i;
 
 /** `defaults` overridden by <template {selector}> <span data-text="key">…</span>. */
 export function readTexts(root, selector, defaults = {}) {
@@ -126,9 +126,10 @@ function pairInFolder(files) {
  * Certificate/key pairs in picked files, found by folder (ZIPs opened the
  * same way): {pairs: [{certificateDer, keyFile, parsed, path}], failed}.
  * A folder with only one of the two files, or an unreadable file, counts
- * as failed.
+ * as failed; with requireKey false a certificate without its key is kept
+ * (keyFile null), so the window can list it and explain.
  */
-export async function readCertificatePairs(items) {
+export async function readCertificatePairs(items, { requireKey = true } = {}) {
   const blobs = [];
   let failed = 0;
   for (const { file, path } of items) {
@@ -157,13 +158,13 @@ export async function readCertificatePairs(items) {
   for (const [dir, files] of folders) {
     const pair = pairInFolder(files);
     if (!pair) continue;
-    if (!pair.cert || !pair.key) {
+    if (!pair.cert || (requireKey && !pair.key)) {
       failed++;
       continue;
     }
     try {
       const parsed = parseCertificate(pair.cert.data);
-      pairs.push({ certificateDer: pair.cert.data, keyFile: pair.key.data, parsed, path: dir });
+      pairs.push({ certificateDer: pair.cert.data, keyFile: pair.key ? pair.key.data : null, parsed, path: dir });
     } catch {
       failed++;
     }

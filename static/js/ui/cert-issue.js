@@ -76,6 +76,9 @@ class IssuancePage {
       event.preventDefault();
       this.issue();
     });
+    // The button ships disabled: without this script it would submit the form
+    // natively (a GET) instead of issuing.
+    this.submit.disabled = false;
     window.addEventListener("beforeunload", (event) => {
       if (this.busy) event.preventDefault();
     });

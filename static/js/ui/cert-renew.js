@@ -62,6 +62,9 @@ class RenewalPage {
       event.preventDefault();
       this.renew();
     });
+    // The button ships disabled: without this script it would submit the form
+    // natively (a GET) instead of renewing.
+    this.submit.disabled = false;
     window.addEventListener("beforeunload", (event) => {
       if (this.busy) event.preventDefault();
     });

@@ -29,16 +29,11 @@
 import { parseCertificate } from "../crypto/der.js";
 import { decryptKeyFile, WrongPasswordError } from "../crypto/npki.js";
 import { importSigningKey } from "../crypto/signer.js";
-import { readZip } from "../crypto/zip.js";
+import { CANDIDATE_NAME, readCertificatePairs } from "./cert-common.js";
 import { listCertificates } from "./keystore.js";
 
 const OID_CN = "2.5.4.3";
 const OID_O = "2.5.4.10";
-// A signCert.der is ~1.5 KB and a signPri.key ~1.3 KB; a ZIP of a few
-// pairs a few KB. Anything much bigger is not what we are looking for.
-const MAX_FILE_BYTES = 64 * 1024;
-const MAX_ZIP_BYTES = 4 * 1024 * 1024;
-const CANDIDATE_NAME = /\.(der|cer|key|zip)$/i;
 
 // Fallbacks when the template's <template data-certwin-texts> is missing.
 const DEFAULT_TEXTS = {
@@ -184,20 +179,6 @@ function makeEntry({ certificateDer, keyFile, source }) {
 
 // ------------------------------------------------------------------ files
 
-function basename(path) {
-  return path.slice(path.lastIndexOf("/") + 1);
-}
-
-function dirname(path) {
-  const at = path.lastIndexOf("/");
-  return at < 0 ? "" : path.slice(0, at);
-}
-
-async function readFileBytes(file, limit) {
-  if (file.size > limit) throw new Error("file too large");
-  return new Uint8Array(await file.arrayBuffer());
-}
-
 // {file, path}[] from a drop: folders are walked (NPKI/CertbankCA/USER/...).
 async function filesFromDrop(dataTransfer) {
   const entries = [...(dataTransfer.items ?? [])]
@@ -224,61 +205,18 @@ async function filesFromDrop(dataTransfer) {
   return out;
 }
 
-// One folder's files → {cert, key} (either may be missing), or null.
-function pairInFolder(files) {
-  const named = (name) => files.find((f) => basename(f.path).toLowerCase() === name);
-  let cert = named("signcert.der");
-  let key = named("signpri.key");
-  if (!cert) {
-    const ders = files.filter((f) => /\.(der|cer)$/i.test(f.path) && !/^kmcert/i.test(basename(f.path)));
-    if (ders.length === 1) cert = ders[0];
-  }
-  if (!key) {
-    const keys = files.filter((f) => /\.key$/i.test(f.path) && !/^kmpri/i.test(basename(f.path)));
-    if (keys.length === 1) key = keys[0];
-  }
-  return cert || key ? { cert, key } : null;
-}
-
 /**
  * Certificates found in picked or dropped files: {entries, failed}.
- * `items` are {file, path}; ZIPs are opened and searched the same way.
+ * `items` are {file, path}; ZIPs are opened and searched the same way
+ * (cert-common.js's reader, shared with the management page).
  */
 async function entriesFromFiles(items) {
-  const blobs = []; // {path, data}
-  let failed = 0;
-  for (const { file, path } of items) {
-    if (!CANDIDATE_NAME.test(file.name)) continue;
-    try {
-      if (/\.zip$/i.test(file.name)) {
-        const members = await readZip(await readFileBytes(file, MAX_ZIP_BYTES));
-        for (const member of members) {
-          if (!member.name || member.name.endsWith("/") || !CANDIDATE_NAME.test(member.name)) continue;
-          blobs.push({ path: `${path}!/${member.name}`, data: member.data });
-        }
-      } else {
-        blobs.push({ path, data: await readFileBytes(file, MAX_FILE_BYTES) });
-      }
-    } catch {
-      failed++;
-    }
-  }
-  const folders = new Map();
-  for (const blob of blobs) {
-    const dir = dirname(blob.path);
-    if (!folders.has(dir)) folders.set(dir, []);
-    folders.get(dir).push(blob);
-  }
+  const { pairs, failed: unreadable } = await readCertificatePairs(items, { requireKey: false });
+  let failed = unreadable;
   const entries = [];
-  for (const files of folders.values()) {
-    const pair = pairInFolder(files);
-    if (!pair) continue;
-    if (!pair.cert) {
-      failed++;
-      continue;
-    }
+  for (const pair of pairs) {
     try {
-      entries.push(makeEntry({ certificateDer: pair.cert.data, keyFile: pair.key ? pair.key.data : null, source: "disk" }));
+      entries.push(makeEntry({ certificateDer: pair.certificateDer, keyFile: pair.keyFile, source: "disk" }));
     } catch {
       failed++;
     }
