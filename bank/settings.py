@@ -189,7 +189,7 @@ CERTBANK_SMS_THROTTLE_FACTOR = 1
 CERTBANK_IDENTITY_MAX_FAILURES = 5
 CERTBANK_WELCOME_DEPOSIT = env_int("CERTBANK_WELCOME_DEPOSIT", 1_000_000)
 CERTBANK_SIGNUP_PENDING_SECONDS = 30 * 60
-# Certification authority (certificates/ca.py). The CA keys in DATA_DIR/ca/
+# Certification authority (certificates/ca/). The CA keys in DATA_DIR/ca/
 # are encrypted PKCS#8 under this passphrase.
 CERTBANK_CA_PASSPHRASE = _secret("CERTBANK_CA_PASSPHRASE")
 CERTBANK_CA_KEY_BITS = env_int("CERTBANK_CA_KEY_BITS", 3072)
@@ -223,4 +223,4 @@ CERTBANK_CERT_LOGIN_MAX_FAILURES = 5
 CERTBANK_PUBLIC_URL = env_str("CERTBANK_PUBLIC_URL", "http://127.0.0.1:8000")
 # Identity verification for certificate issuance stays good this long.
 CERTBANK_ISSUE_VERIFIED_SECONDS = 600
-CERTBANK_CRL_VALIDITY_HOURS = env_int("CERTBANK_CRL_VALIDITY_HOURS", 24)  # CRL nextUpdate − thisUpdate (certificates/ca.py)
+CERTBANK_CRL_VALIDITY_HOURS = env_int("CERTBANK_CRL_VALIDITY_HOURS", 24)  # CRL nextUpdate − thisUpdate (certificates/ca/)

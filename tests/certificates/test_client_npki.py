@@ -55,7 +55,7 @@ def certificate_der(key, subject: x509.Name | None = None) -> bytes:
 
 
 def hong_subject() -> x509.Name:
-    # The order certificates/ca.py writes (c, o, ou kind, ou bank, cn).
+    # The order certificates/ca/issuance.py writes (c, o, ou kind, ou bank, cn).
     return x509.Name(
         [
             x509.NameAttribute(NameOID.COUNTRY_NAME, "KR"),
