@@ -75,6 +75,21 @@ def _refusal_response(reason: Refusal, status: int = 403) -> JsonResponse:
     return JsonResponse({"error": str(reason.label), "code": reason.value}, status=status)
 
 
+def _issued_answer(certificate, *, redirect: str) -> JsonResponse:
+    """What the browser needs after issuance or renewal to store the certificate."""
+    return JsonResponse(
+        {
+            "certificate": base64.b64encode(bytes(certificate.der)).decode("ascii"),
+            "serial": certificate.serial,
+            "subject": certificate.subject,
+            "not_after": timezone.localtime(certificate.not_after).strftime("%Y-%m-%d"),
+            # The certificates this one revoked: the browser drops them from its store.
+            "replaced": getattr(certificate, "replaced_serials", []),
+            "redirect": redirect,
+        }
+    )
+
+
 def _ensure_session(request) -> str:
     if not request.session.session_key:
         request.session.save()
@@ -281,17 +296,7 @@ def issue_complete_view(request):
         return _refusal_response(exc.reason)
     # One issuance per identity verification.
     request.session.pop(ISSUE_SESSION_KEY, None)
-    return JsonResponse(
-        {
-            "certificate": base64.b64encode(bytes(certificate.der)).decode("ascii"),
-            "serial": certificate.serial,
-            "subject": certificate.subject,
-            "not_after": timezone.localtime(certificate.not_after).strftime("%Y-%m-%d"),
-            # The certificates this one revoked: the browser drops them from its store.
-            "replaced": certificate.replaced_serials,
-            "redirect": reverse("accounts:login", kwargs={"bank": request.bank.slug}),
-        }
-    )
+    return _issued_answer(certificate, redirect=reverse("accounts:login", kwargs={"bank": request.bank.slug}))
 
 
 # --- 인증서 관리 (my certificates) ------------------------------------------------------------------
@@ -364,15 +369,7 @@ def renew_complete_view(request):
         )
     except CertificateRefused as exc:
         return _refusal_response(exc.reason)
-    return JsonResponse(
-        {
-            "certificate": base64.b64encode(bytes(certificate.der)).decode("ascii"),
-            "serial": certificate.serial,
-            "subject": certificate.subject,
-            "not_after": timezone.localtime(certificate.not_after).strftime("%Y-%m-%d"),
-            "redirect": reverse("certificates:manage", kwargs={"bank": request.bank.slug}),
-        }
-    )
+    return _issued_answer(certificate, redirect=reverse("certificates:manage", kwargs={"bank": request.bank.slug}))
 
 
 @require_POST
