@@ -48,6 +48,8 @@ class Action(models.TextChoices):
     CERTIFICATE_LOGIN_UNLOCKED = "certificate_login_unlocked", _("인증서 로그인 잠금 해제")
     CERTIFICATE_RENEWED = "certificate_renewed", _("인증서 갱신")
     CERTIFICATE_EXPIRY_NOTICE = "certificate_expiry_notice", _("인증서 만료 안내")
+    CERTIFICATE_REGISTERED = "certificate_registered", _("타행/타기관 인증서 등록")
+    CERTIFICATE_UNREGISTERED = "certificate_unregistered", _("타행/타기관 인증서 등록 해제")
 
 
 # The `prev_hash` of the first row: there is no row before it.

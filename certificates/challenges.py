@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from audit.models import Action
 from audit.services import audit_record
-from certificates import ca
+from certificates import ca, vid
 from certificates.exceptions import CertificateRefused, Refusal
 from certificates.models import Certificate, CertificateLoginLock, CertificateRegistration, Challenge
 
@@ -55,6 +55,7 @@ def _challenge_text(*, purpose: str, bank, customer, token: str, now: datetime.d
         Challenge.Purpose.LOGIN: "인증서 로그인",
         Challenge.Purpose.ISSUE: "공동인증서 발급 요청",
         Challenge.Purpose.RENEW: "공동인증서 갱신 요청",
+        Challenge.Purpose.REGISTER: "타행/타기관 인증서 등록 요청",
     }[purpose]
     lines = [f"[Certbank] {bank.name_ko} {title}"]
     if customer is not None:
@@ -175,6 +176,21 @@ def signature_verify(*, leaf: x509.Certificate, signature: bytes, challenge: Cha
     """The holder of `leaf` signed exactly the challenge's stored bytes."""
     if not _signature_valid(leaf.public_key(), signature, bytes(challenge.to_sign)):
         refuse(Refusal.BAD_SIGNATURE, bank=bank, request=request, customer=challenge.customer)
+
+
+def certificate_vid(leaf: x509.Certificate) -> bytes | None:
+    """The VID in the subjectAltName otherName npkiIdentifyData, or None."""
+    try:
+        names = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return None
+    for name in names:
+        if isinstance(name, x509.OtherName) and name.type_id.dotted_string == vid.NPKI_IDENTIFY_DATA_OID:
+            try:
+                return vid.identify_data_parse(name.value)[1]
+            except ValueError:
+                return None
+    return None
 
 
 def possession_verify(*, public_key_spki: bytes, signature: bytes, challenge: Challenge, bank, request=None) -> None:

@@ -35,6 +35,8 @@ class Refusal(models.TextChoices):
     BAD_RANDOM = "bad_random", _("본인확인 값(R)이 올바르지 않습니다.")
     NOT_VERIFIED = "not_verified", _("본인확인을 먼저 완료해 주세요.")
     NOT_OWNER = "not_owner", _("본인의 인증서가 아닙니다.")
+    NOT_SAME_PERSON = "not_same_person", _("본인 명의의 인증서가 아닙니다. 고객님 본인의 인증서만 등록할 수 있습니다.")
+    ALREADY_REGISTERED = "already_registered", _("이미 이 은행에 등록된 인증서입니다.")
     RENEWAL_TOO_EARLY = "renewal_too_early", _("갱신은 만료 30일 전부터 만료일까지 할 수 있습니다.")
 
 

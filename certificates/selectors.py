@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
-from certificates.models import Certificate
+from certificates.models import Certificate, CertificateRegistration
 
 
 @dataclass
@@ -45,3 +45,13 @@ def person_certificates(*, customer, now=None) -> list[CertificateSummary]:
         .order_by("-created_at")
     )
     return [certificate_summary(certificate, customer=customer, now=now) for certificate in certificates]
+
+
+def registrations_made_here(*, customer, bank):
+    """Certificates of other banks this customer registered at `bank`."""
+    return (
+        CertificateRegistration.objects.filter(customer=customer, bank=bank)
+        .exclude(certificate__issuing_bank=bank)
+        .select_related("certificate", "certificate__issuing_bank")
+        .order_by("-registered_at")
+    )

@@ -25,6 +25,9 @@ from certificates.challenges import (
     refuse,
     signature_verify,
 )
+from certificates.challenges import (
+    certificate_vid as certificate_vid_of,
+)
 from certificates.exceptions import InvalidTransition, Refusal
 from certificates.models import Certificate, CertificateLoginLock, CertificateRegistration, Challenge, ExpiryNotice
 
@@ -382,3 +385,57 @@ def certificate_login_unlock(*, customer, bank, actor=None, request=None) -> int
         if count:
             audit_record(action=Action.CERTIFICATE_LOGIN_UNLOCKED, customer=customer, bank=bank, actor=actor, request=request)
     return count
+
+
+def certificate_register_at_bank(
+    *, customer, bank, session_key: str, token: str, certificate_der: bytes, signature: bytes, r: bytes, request=None
+) -> CertificateRegistration:
+    """타행/타기관 인증서 등록: make a certificate issued through another bank usable here.
+
+    The caller has run the extra SMS check. The certificate must chain to
+    our CA and be valid; its holder signs the registration challenge; and R
+    (from the key file) with this customer's RRN must reproduce the VID in
+    the certificate (KCAC.TS.SIVID): that, not the name, proves it is the
+    same person.
+    """
+    challenge = challenge_consume(
+        token=token, purpose=Challenge.Purpose.REGISTER, bank=bank, session_key=session_key, request=request
+    )
+    if challenge.customer_id != customer.pk:
+        refuse(Refusal.WRONG_SESSION, bank=bank, customer=customer, request=request)
+    leaf, record = certificate_check(certificate_der=certificate_der, bank=bank, request=request)
+    signature_verify(leaf=leaf, signature=signature, challenge=challenge, bank=bank, request=request)
+    # SECURITY: the identity binding. A certificate of another person (or a
+    # guessed R) cannot reproduce the VID with this customer's RRN.
+    certificate_vid = certificate_vid_of(leaf)
+    if certificate_vid is None or len(r) != vid.R_LENGTH or not vid.vid_matches(certificate_vid, customer.decrypted_rrn(), r):
+        refuse(Refusal.NOT_SAME_PERSON, bank=bank, customer=customer, request=request, serial=record.serial)
+    with transaction.atomic():
+        if CertificateRegistration.objects.filter(certificate=record, bank=bank).exists():
+            refuse(Refusal.ALREADY_REGISTERED, bank=bank, customer=customer, request=request, serial=record.serial)
+        registration = CertificateRegistration.objects.create(certificate=record, bank=bank, customer=customer)
+        audit_record(action=Action.CERTIFICATE_REGISTERED, customer=customer, bank=bank, request=request, serial=record.serial)
+        _notify(customer, bank, "타행/타기관 인증서가 등록되었습니다", record)
+    return registration
+
+
+def certificate_unregister_at_bank(*, customer, bank, certificate: Certificate, request=None) -> None:
+    """Remove a registration made at this bank; takes effect at the next request.
+
+    The issuing bank's own registration is the certificate itself and is
+    ended by revocation, not here.
+    """
+    with transaction.atomic():
+        registration = (
+            CertificateRegistration.objects.select_for_update()
+            .filter(certificate=certificate, bank=bank, customer=customer)
+            .exclude(certificate__issuing_bank=bank)
+            .first()
+        )
+        if registration is None:
+            raise InvalidTransition("not registered here by this customer")
+        registration.delete()
+        audit_record(
+            action=Action.CERTIFICATE_UNREGISTERED, customer=customer, bank=bank, request=request, serial=certificate.serial
+        )
+        _notify(customer, bank, "타행/타기관 인증서 등록이 해제되었습니다", certificate)

@@ -1,0 +1,68 @@
+// 타행/타기관 인증서 등록: make a certificate issued through another bank usable
+// here (DESIGN.md §3 "Cross-bank registration").
+//
+// The 인증서 선택창 unlocks the certificate on this device; the server gives a
+// registration challenge; we sign exactly its bytes and send the certificate,
+// the signature and R from the key file. The bank recomputes the VID from R
+// and the customer's RRN: only the holder's own certificate matches. The
+// password and the private key never leave the browser.
+
+import { sign } from "../crypto/signer.js";
+import { fromBase64, openCertificateWindow, postForm, RequestError, toBase64 } from "./certwindow.js";
+
+const GENERIC_ERROR = "인증서를 등록하지 못했습니다. 잠시 후 다시 시도해 주세요.";
+
+function showError(root, message) {
+  const box = root.querySelector("[data-cert-register-error]");
+  if (!box) return;
+  box.textContent = message || "";
+  box.hidden = !message;
+}
+
+async function register(root, button) {
+  const { challengeUrl, registerUrl } = root.dataset;
+  showError(root, "");
+  const chosen = await openCertificateWindow(root, { lead: "이 은행에 등록할 인증서를 선택하고 비밀번호를 입력해 주세요." });
+  if (!chosen) return;
+  if (!chosen.r) {
+    showError(root, "이 인증서 파일에는 본인확인 값(R)이 없어 등록할 수 없습니다.");
+    return;
+  }
+  button.disabled = true;
+  let leaving = false;
+  try {
+    const challenge = await postForm(challengeUrl, { purpose: "register" }, { root });
+    const signature = await sign(chosen.signingKey, fromBase64(challenge.to_sign));
+    const result = await postForm(
+      registerUrl,
+      {
+        challenge: challenge.challenge,
+        certificate: toBase64(chosen.certificateDer),
+        signature: toBase64(signature),
+        r: toBase64(chosen.r),
+      },
+      { root },
+    );
+    if (typeof result.redirect === "string" && result.redirect.startsWith("/") && !result.redirect.startsWith("//")) {
+      leaving = true;
+      window.location.assign(result.redirect);
+    } else {
+      showError(root, GENERIC_ERROR);
+    }
+  } catch (error) {
+    showError(root, error instanceof RequestError ? error.message : GENERIC_ERROR);
+  } finally {
+    if (!leaving) button.disabled = false;
+  }
+}
+
+for (const root of document.querySelectorAll("[data-cert-register]")) {
+  const button = root.querySelector("[data-cert-register-start]");
+  if (!button) continue;
+  button.addEventListener("click", (event) => {
+    event.preventDefault();
+    register(root, button);
+  });
+  // Ships disabled: without this script nothing would happen on a click.
+  button.disabled = false;
+}
