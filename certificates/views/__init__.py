@@ -1,0 +1,25 @@
+"""Certificate pages and endpoints: the CA's public files, issuance, and
+certificate login. Thin views: parse, call one service, answer. They never
+touch `cryptography` (STYLE.md): signing is in certificates.ca, checking in
+certificates.challenges.
+"""
+
+from certificates.views.ca import ca_certificate_view, ca_index_view  # noqa: F401
+from certificates.views.issuance import (  # noqa: F401
+    issue_complete_view,
+    issue_keys_view,
+    issue_start_view,
+    issue_verify_view,
+)
+from certificates.views.login import certificate_login_view, challenge_view  # noqa: F401
+from certificates.views.manage import (  # noqa: F401
+    detail_view,
+    download_view,
+    manage_view,
+    renew_complete_view,
+    renew_view,
+    status_start_view,
+    status_verify_view,
+    suspend_view,
+)
+from certificates.views.registration import register_complete_view, register_view, unregister_view  # noqa: F401

@@ -1,0 +1,145 @@
+"""발급·재발급: identity verification (RRN, account PIN, OTP, SMS) and the keys page."""
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_POST
+
+from accounts import services as account_services
+from accounts.decorators import customer_required
+from accounts.exceptions import AccountsError
+from banking.exceptions import BankingError
+from certificates import services
+from certificates.exceptions import CertificateRefused, Refusal
+from certificates.forms import IdentityVerificationForm, SmsCodeForm
+from certificates.models import Challenge
+from certificates.views.common import (
+    ISSUE_SESSION_KEY,
+    _b64_field,
+    _BadField,
+    _issue_state,
+    _issue_verified,
+    _issued_answer,
+    _refusal_response,
+    json_customer_required,
+)
+
+# --- Issuance (발급) ------------------------------------------------------------------------------
+
+
+def _verification_start(request, *, purpose: str, certificate=None, sms_reason: str, next_url: str, template: str):
+    """본인확인 step 1 for issuance, revocation and restoration: RRN, one of the
+    customer's accounts with its PIN, the OTP code if enrolled; then an SMS code."""
+    otp_required = account_services.otp_device(customer=request.user) is not None
+    form = IdentityVerificationForm(
+        request.POST or None, otp_required=otp_required, with_reason=purpose == Challenge.Purpose.ISSUE
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            account_services.identity_verify(
+                customer=request.user,
+                rrn=data["rrn"],
+                account_number=data["account_number"],
+                pin=data["pin"],
+                request=request,
+            )
+            account_services.otp_verify(customer=request.user, code=data.get("otp", ""), request=request)
+            account_services.sms_code_send(customer=request.user, reason=sms_reason, request=request)
+        except (AccountsError, BankingError) as exc:
+            form.add_error(None, exc.message)
+        else:
+            request.session[ISSUE_SESSION_KEY] = {
+                "stage": "sms",
+                "purpose": purpose,
+                "serial": certificate.serial if certificate else None,
+                "reason": data.get("reason") or services.ReissueReason.NEW,
+                "customer": request.user.pk,
+                "bank": request.bank.pk,
+                "at": timezone.now().timestamp(),
+            }
+            return redirect(next_url)
+    return render(request, template, {"form": form, "certificate": certificate, "purpose": purpose})
+
+
+def _verification_sms(request, *, purpose: str, back_url: str):
+    """본인확인 step 2: the SMS code. Returns (state, response): state when verified."""
+    state = _issue_state(request)
+    if state.get("stage") != "sms" or state.get("customer") != request.user.pk or state.get("purpose") != purpose:
+        return None, redirect(back_url)
+    form = SmsCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            account_services.sms_code_verify(customer=request.user, code=form.cleaned_data["code"], request=request)
+        except AccountsError as exc:
+            form.add_error("code", exc.message)
+        else:
+            state = {**state, "stage": "verified", "at": timezone.now().timestamp()}
+            request.session[ISSUE_SESSION_KEY] = state
+            return state, None
+    return None, render(request, "certificates/issue_verify.html", {"form": form, "phone": request.user.masked_phone})
+
+
+@customer_required
+@sensitive_post_parameters("rrn", "pin", "otp")
+def issue_start_view(request):
+    """발급·재발급 step 1: identity verification, with the reason for a reissue."""
+    return _verification_start(
+        request,
+        purpose=Challenge.Purpose.ISSUE,
+        sms_reason="인증서 발급",
+        next_url=reverse("certificates:issue_verify", kwargs={"bank": request.bank.slug}),
+        template="certificates/issue_start.html",
+    )
+
+
+@customer_required
+@sensitive_post_parameters("code")
+def issue_verify_view(request):
+    """발급·재발급 step 2: the SMS code; then the keys page."""
+    state, response = _verification_sms(
+        request, purpose=Challenge.Purpose.ISSUE, back_url=reverse("certificates:issue", kwargs={"bank": request.bank.slug})
+    )
+    return response or redirect("certificates:issue_keys", bank=request.bank.slug)
+
+
+@customer_required
+def issue_keys_view(request):
+    """Step 3: keys are made, the request signed and the certificate stored in the browser."""
+    if not _issue_verified(request):
+        messages.info(request, _("본인확인을 먼저 완료해 주세요."))
+        return redirect("certificates:issue", bank=request.bank.slug)
+    return render(request, "certificates/issue_keys.html", {"customer": request.user})
+
+
+@require_POST
+@json_customer_required
+def issue_complete_view(request):
+    if not _issue_verified(request):
+        return _refusal_response(Refusal.NOT_VERIFIED)
+    try:
+        public_key = _b64_field(request, "public_key")
+        signature = _b64_field(request, "signature")
+        r = _b64_field(request, "r")
+    except _BadField:
+        return _refusal_response(Refusal.MALFORMED_REQUEST, status=400)
+    try:
+        certificate = services.certificate_issue_joint(
+            customer=request.user,
+            bank=request.bank,
+            session_key=request.session.session_key or "",
+            token=request.POST.get("challenge", ""),
+            public_key_spki=public_key,
+            signature=signature,
+            r=r,
+            reason=_issue_state(request).get("reason") or services.ReissueReason.NEW,
+            request=request,
+        )
+    except CertificateRefused as exc:
+        return _refusal_response(exc.reason)
+    # One issuance per identity verification.
+    request.session.pop(ISSUE_SESSION_KEY, None)
+    return _issued_answer(certificate, redirect=reverse("accounts:login", kwargs={"bank": request.bank.slug}))
