@@ -15,7 +15,14 @@
 // never leave the browser.
 
 import { sign } from "../crypto/signer.js";
-import { fromBase64, openCertificateWindow, postForm, RequestError, toBase64 } from "./certwindow.js";
+import {
+  followSameSiteRedirect,
+  fromBase64,
+  openCertificateWindow,
+  postForm,
+  RequestError,
+  toBase64,
+} from "./certwindow.js";
 
 const GENERIC_ERROR = "인증서 로그인을 처리하지 못했습니다. 잠시 후 다시 시도해 주세요.";
 
@@ -50,12 +57,8 @@ async function certificateLogin(root, button) {
       },
       { root },
     );
-    if (typeof result.redirect === "string" && result.redirect.startsWith("/") && !result.redirect.startsWith("//")) {
-      leaving = true;
-      window.location.assign(result.redirect);
-    } else {
-      showError(root, GENERIC_ERROR);
-    }
+    leaving = followSameSiteRedirect(result.redirect);
+    if (!leaving) showError(root, GENERIC_ERROR);
   } catch (error) {
     showError(root, error instanceof RequestError ? error.message : GENERIC_ERROR);
   } finally {

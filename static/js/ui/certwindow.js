@@ -94,6 +94,16 @@ export class RequestError extends Error {
  * token. Resolves to the JSON body of a 2xx answer; otherwise throws a
  * RequestError carrying the server's Korean `error` (and `code`).
  */
+/**
+ * Follow a redirect the server sent, only within this site (a path, never
+ * "//host" or a full URL). Returns false when there is nothing safe to follow.
+ */
+export function followSameSiteRedirect(redirect) {
+  if (typeof redirect !== "string" || !redirect.startsWith("/") || redirect.startsWith("//")) return false;
+  window.location.assign(redirect);
+  return true;
+}
+
 export async function postForm(url, fields, { root = document } = {}) {
   const body = new FormData();
   for (const [name, value] of Object.entries(fields)) body.append(name, value);
