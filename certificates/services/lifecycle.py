@@ -1,8 +1,5 @@
-"""Certificate rules: issuance, the status state machine, login locks.
-
-Views call these; they never touch `cryptography`. Signing happens in
-certificates.ca, verification in certificates.challenges.
-"""
+"""Certificate lifecycle: 공동인증서 issuance, the status state machine,
+renewal, expiry notices, login locks and registration at other banks."""
 
 import datetime
 import secrets

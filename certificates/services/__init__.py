@@ -1,0 +1,26 @@
+"""Certificate rules (DESIGN.md §2): views and commands call these, never
+`cryptography`. Signing happens in certificates.ca, verification in
+certificates.challenges.
+
+- lifecycle: issuance of 공동인증서, the status state machine, renewal,
+  expiry notices, login locks, registration at other banks.
+"""
+
+from certificates.services.lifecycle import (  # noqa: F401
+    EXPIRY_NOTICE_DAYS,
+    RENEWAL_WINDOW,
+    TRANSITIONS,
+    ReissueReason,
+    certificate_issue_challenge,
+    certificate_issue_joint,
+    certificate_login_unlock,
+    certificate_register_at_bank,
+    certificate_renew,
+    certificate_restore_by_customer,
+    certificate_revoke_by_customer,
+    certificate_status_change,
+    certificate_suspend_by_customer,
+    certificate_unregister_at_bank,
+    expiry_notices_send,
+    renewal_refusal,
+)
