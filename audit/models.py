@@ -50,6 +50,12 @@ class Action(models.TextChoices):
     CERTIFICATE_EXPIRY_NOTICE = "certificate_expiry_notice", _("인증서 만료 안내")
     CERTIFICATE_REGISTERED = "certificate_registered", _("타행/타기관 인증서 등록")
     CERTIFICATE_UNREGISTERED = "certificate_unregistered", _("타행/타기관 인증서 등록 해제")
+    CLOUD_DEVICE_REGISTERED = "cloud_device_registered", _("금융인증서 이용기기 등록")
+    CLOUD_DEVICE_REMOVED = "cloud_device_removed", _("금융인증서 이용기기 삭제")
+    CLOUD_KEY_RELEASED = "cloud_key_released", _("금융인증서 이용(PIN 확인)")
+    CLOUD_PIN_FAILED = "cloud_pin_failed", _("금융인증서 PIN 오류")
+    CLOUD_LOCKED = "cloud_locked", _("금융인증서 잠금")
+    CLOUD_PIN_CHANGED = "cloud_pin_changed", _("금융인증서 PIN 변경")
 
 
 # The `prev_hash` of the first row: there is no row before it.

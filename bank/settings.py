@@ -225,3 +225,11 @@ CERTBANK_PUBLIC_URL = env_str("CERTBANK_PUBLIC_URL", "http://127.0.0.1:8000")
 # Identity verification for certificate issuance stays good this long.
 CERTBANK_ISSUE_VERIFIED_SECONDS = 600
 CERTBANK_CRL_VALIDITY_HOURS = env_int("CERTBANK_CRL_VALIDITY_HOURS", 24)  # CRL nextUpdate − thisUpdate (certificates/ca/)
+
+# 금융인증서 (cloud certificate): PBKDF2-HMAC-SHA256 rounds the browser runs on
+# the PIN (for the verifier and for the wrapping key), wrong PINs before the
+# certificate locks, devices per person, and the automatic renewal window.
+CERTBANK_CLOUD_PIN_ITERATIONS = env_int("CERTBANK_CLOUD_PIN_ITERATIONS", 100_000)
+CERTBANK_CLOUD_MAX_PIN_FAILURES = 5
+CERTBANK_CLOUD_MAX_DEVICES = 5
+CERTBANK_CLOUD_RENEWAL_DAYS = 30

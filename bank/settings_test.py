@@ -19,3 +19,5 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     # A file, not Django's shared in-memory database: concurrency tests run
     # real threads with their own connections, as web workers would.
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-db.sqlite3")}  # noqa: F405
+# The PIN is 6 digits whatever the rounds; fewer rounds keep the cloud tests fast.
+CERTBANK_CLOUD_PIN_ITERATIONS = 1_000

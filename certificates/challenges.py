@@ -10,6 +10,7 @@ message and an audit row, written before the error is raised so that it
 survives the failed request.
 """
 
+import base64
 import datetime
 import hashlib
 import hmac
@@ -25,6 +26,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from accounts.crypto import digests_match, keyed_digest
 from audit.models import Action
 from audit.services import audit_record
 from certificates import ca, vid
@@ -38,13 +40,14 @@ def session_digest(session_key: str) -> str:
     return hashlib.sha256(f"certbank-challenge:{session_key}".encode()).hexdigest()
 
 
-def refuse(reason: Refusal, *, bank=None, customer=None, request=None, **detail):
-    """Audit a refusal in its own transaction, then raise it."""
+def refuse(reason: Refusal, *, bank=None, customer=None, request=None, message: str | None = None, **detail):
+    """Audit a refusal in its own transaction, then raise it (with `message`
+    instead of the reason's own text when given)."""
     with transaction.atomic():
         audit_record(
             action=Action.CERTIFICATE_REFUSED, bank=bank, customer=customer, request=request, reason=reason.value, **detail
         )
-    raise CertificateRefused(reason)
+    raise CertificateRefused(reason, message)
 
 
 # --- Challenges ------------------------------------------------------------------------------
@@ -248,3 +251,39 @@ def certificate_login(*, bank, session_key: str, token: str, certificate_der: by
             action=Action.CERTIFICATE_LOGIN_SUCCEEDED, bank=bank, customer=customer, request=request, serial=record.serial
         )
     return customer
+
+
+# --- 금융인증서 PIN verifiers ------------------------------------------------------------------
+#
+# The browser proves the PIN with verifier = PBKDF2-HMAC-SHA256(PIN, verifier
+# salt, iterations, 32 bytes) (static/js/crypto/cloud.js); the PIN itself never
+# leaves the device. The server keeps only a keyed digest of the verifier,
+# bound to the certificate's serial.
+
+CLOUD_VERIFIER_LENGTH = 32
+
+
+def pin_verifier_digest(verifier: bytes, *, serial: str) -> str:
+    return keyed_digest(base64.b64encode(verifier).decode("ascii"), purpose=f"cloud-pin-verifier:{serial}")
+
+
+def pin_verifier_matches(verifier: bytes, *, serial: str, digest: str) -> bool:
+    return digests_match(pin_verifier_digest(verifier, serial=serial), digest)
+
+
+def pin_verifier_for(pin: str, *, salt: bytes, iterations: int) -> bytes:
+    """The verifier of a known PIN: used only to recognise weak PINs."""
+    return hashlib.pbkdf2_hmac("sha256", pin.encode("ascii"), salt, iterations, CLOUD_VERIFIER_LENGTH)
+
+
+def pin_is_one_of(verifier: bytes, pins, *, salt: bytes, iterations: int) -> bool:
+    """Whether the PIN behind `verifier` is one of `pins` (the weak ones).
+
+    The server cannot see the PIN, but it can derive the verifier of each
+    forbidden PIN with the same salt and compare (DESIGN.md §1: no 000000-style
+    repeats or 123456-style runs).
+    """
+    found = False
+    for pin in pins:
+        found |= hmac.compare_digest(pin_verifier_for(pin, salt=salt, iterations=iterations), verifier)
+    return found

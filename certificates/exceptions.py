@@ -38,13 +38,28 @@ class Refusal(models.TextChoices):
     NOT_SAME_PERSON = "not_same_person", _("본인 명의의 인증서가 아닙니다. 고객님 본인의 인증서만 등록할 수 있습니다.")
     ALREADY_REGISTERED = "already_registered", _("이미 이 은행에 등록된 인증서입니다.")
     RENEWAL_TOO_EARLY = "renewal_too_early", _("갱신은 만료 30일 전부터 만료일까지 할 수 있습니다.")
+    # 금융인증서 (cloud)
+    WEAK_PIN = "weak_pin", _("같은 숫자의 반복, 연속된 숫자, 생년월일은 PIN으로 쓸 수 없습니다. 다른 PIN을 정해 주세요.")
+    WRONG_PIN = "wrong_pin", _("PIN이 올바르지 않습니다.")
+    CLOUD_LOCKED = (
+        "cloud_locked",
+        _("PIN을 5회 연속 잘못 입력하여 금융인증서가 잠겼습니다. 인증센터에서 본인확인 후 재발급 받아 주세요."),
+    )
+    DEVICE_NOT_REGISTERED = (
+        "device_not_registered",
+        _("이 기기는 금융인증서 이용기기로 등록되어 있지 않습니다. 로그인 후 인증센터 › 이용기기 관리에서 등록해 주세요."),
+    )
+    DEVICE_LIMIT = "device_limit", _("이용기기는 5대까지 등록할 수 있습니다. 쓰지 않는 기기를 삭제한 뒤 다시 시도해 주세요.")
+    NOT_CLOUD_CERTIFICATE = "not_cloud_certificate", _("금융인증서가 아닙니다.")
+    BAD_CLOUD_KEY = "bad_cloud_key", _("금융인증서 키 정보가 올바르지 않습니다. 처음부터 다시 시도해 주세요.")
 
 
 class CertificateRefused(Exception):
-    def __init__(self, reason: Refusal):
+    def __init__(self, reason: Refusal, message: str | None = None):
         self.reason = reason
-        self.message = reason.label
-        super().__init__(str(reason.label))
+        # A more specific message for this refusal (e.g. with the PIN error count).
+        self.message = message or reason.label
+        super().__init__(str(self.message))
 
 
 class InvalidTransition(Exception):

@@ -2,6 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.forms import AccountNumberField, CodeField, PinField
+from certificates.models import Certificate
 from certificates.services import ReissueReason
 
 
@@ -18,6 +19,13 @@ class IdentityVerificationForm(forms.Form):
     pin = PinField(label=_("계좌 비밀번호"))
     otp = CodeField(label=_("OTP 인증번호"), required=False)
     reason = forms.ChoiceField(label=_("발급 사유"), choices=ReissueReason.choices, initial=ReissueReason.NEW, required=False)
+    kind = forms.ChoiceField(
+        label=_("인증서 종류"),
+        choices=Certificate.Kind.choices,
+        initial=Certificate.Kind.JOINT,
+        widget=forms.RadioSelect,
+        required=False,
+    )
 
     def __init__(self, *args, otp_required: bool, with_reason: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -26,6 +34,10 @@ class IdentityVerificationForm(forms.Form):
             del self.fields["otp"]
         if not with_reason:
             del self.fields["reason"]
+            del self.fields["kind"]
+
+    def clean_kind(self):
+        return self.cleaned_data.get("kind") or Certificate.Kind.JOINT
 
     def clean_reason(self):
         return self.cleaned_data.get("reason") or ReissueReason.NEW

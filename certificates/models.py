@@ -203,3 +203,65 @@ class ExpiryNotice(models.Model):
 
     def __str__(self):
         return f"{self.certificate.serial} D-{self.days_before}"
+
+
+class CloudDevice(models.Model):
+    """A browser registered (이용기기 등록) to reach one person's 금융인증서 cloud.
+
+    The cloud belongs to the person (keyed RRN digest, as Certificate.person_index),
+    not to one bank's login: a device registered through any bank reaches the
+    person's 금융인증서 at every bank. At most CERTBANK_CLOUD_MAX_DEVICES each.
+    """
+
+    person_index = models.CharField(max_length=64, db_index=True, editable=False)
+    # SHA-256 of the browser's device token (accounts.device): a dump names no live device.
+    device_digest = models.CharField(max_length=64, editable=False)
+    label = models.CharField(_("기기"), max_length=100)
+    registered_through = models.ForeignKey("banking.Bank", verbose_name=_("등록 은행"), on_delete=models.PROTECT)
+    registered_at = models.DateTimeField(_("등록일시"), default=timezone.now)
+    last_used_at = models.DateTimeField(_("최근 이용일시"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("금융인증서 이용기기")
+        verbose_name_plural = _("금융인증서 이용기기")
+        ordering = ["registered_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["person_index", "device_digest"], name="cloud_device_once_per_person"),
+        ]
+
+    def __str__(self):
+        return f"{self.label} ({self.registered_at:%Y-%m-%d})"
+
+
+class CloudKey(models.Model):
+    """The cloud-kept private key of one 금융인증서 (DESIGN.md "Cloud certificate").
+
+    `wrapped_key` is what the browser made: the PKCS#8 key (with R) under
+    AES-GCM whose key is derived from the PIN *and* the per-certificate
+    server secret. That secret is stored only sealed (AES-GCM under
+    CERTBANK_FIELD_KEY, bound to the serial), and the PIN only as a keyed
+    digest of the browser's PBKDF2 verifier. A database dump therefore holds
+    neither the secret nor anything to test PIN guesses against.
+    """
+
+    certificate = models.OneToOneField(Certificate, on_delete=models.PROTECT, related_name="cloud_key")
+    wrapped_key = models.BinaryField(editable=False)
+    wrap_salt = models.BinaryField(editable=False)
+    verifier_salt = models.BinaryField(editable=False)
+    verifier_digest = models.CharField(max_length=64, editable=False)
+    sealed_secret = models.TextField(editable=False)
+    iterations = models.PositiveIntegerField()
+    failed_pins = models.PositiveSmallIntegerField(_("연속 PIN 오류"), default=0)
+    locked_at = models.DateTimeField(_("잠금 일시"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("변경 일시"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("금융인증서 클라우드 키")
+        verbose_name_plural = _("금융인증서 클라우드 키")
+
+    def __str__(self):
+        return f"cloud key {self.certificate.serial}"
+
+    @property
+    def locked(self) -> bool:
+        return self.locked_at is not None

@@ -4,8 +4,27 @@ certificates.challenges.
 
 - lifecycle: issuance of 공동인증서, the status state machine, renewal,
   expiry notices, login locks, registration at other banks.
+- cloud: 금융인증서 issuance, the cloud store (PIN, lock), devices, automatic renewal.
 """
 
+from certificates.services.cloud import (  # noqa: F401
+    WEAK_PINS,
+    CloudRelease,
+    CloudSetup,
+    certificate_issue_financial,
+    certificate_renew_financial,
+    cloud_certificates,
+    cloud_device_current,
+    cloud_device_register,
+    cloud_device_remove,
+    cloud_devices,
+    cloud_key_unlock,
+    cloud_pin_change,
+    cloud_renew_prepare,
+    cloud_setup_new,
+    device_is_registered,
+    renewal_due,
+)
 from certificates.services.lifecycle import (  # noqa: F401
     EXPIRY_NOTICE_DAYS,
     RENEWAL_WINDOW,

@@ -106,20 +106,27 @@ def _plus_one_year(moment: datetime.datetime) -> datetime.datetime:
         return moment.replace(year=moment.year + 1, day=28)
 
 
-def _record_certificate(*, issued, customer, bank, replaced_reason: str, registrations=(), request=None) -> Certificate:
+def _record_certificate(
+    *, issued, customer, bank, replaced_reason: str, registrations=(), kind: str = Certificate.Kind.JOINT, request=None
+) -> Certificate:
     """Keep what the CA signed, register it, and revoke what it replaces.
 
-    "A customer has at most one valid 공동인증서 per bank": every current
-    공동인증서 of this customer issued through this bank is revoked.
+    A customer has at most one valid 공동인증서 per bank: every current
+    공동인증서 of this customer issued through this bank is revoked. A person
+    has one 금융인증서 in the cloud, whichever bank issued it: every current
+    금융인증서 of the person is revoked.
     """
     facts = ca.certificate_facts(issued)
-    previous = Certificate.objects.current().filter(holder=customer, issuing_bank=bank, kind=Certificate.Kind.JOINT)
+    if kind == Certificate.Kind.FINANCIAL:
+        previous = Certificate.objects.current().filter(person_index=customer.rrn_index, kind=kind)
+    else:
+        previous = Certificate.objects.current().filter(holder=customer, issuing_bank=bank, kind=kind)
     replaced = [old.serial for old in previous]
     for old in previous:
         certificate_status_change(certificate=old, to=S.REVOKED, reason=replaced_reason, request=request)
     certificate = Certificate.objects.create(
         serial=facts.serial,
-        kind=Certificate.Kind.JOINT,
+        kind=kind,
         holder=customer,
         person_index=customer.rrn_index,
         issuing_bank=bank,

@@ -5,6 +5,15 @@ certificates.challenges.
 """
 
 from certificates.views.ca import ca_certificate_view, ca_index_view  # noqa: F401
+from certificates.views.cloud import (  # noqa: F401
+    cloud_devices_view,
+    cloud_issue_prepare_view,
+    cloud_list_view,
+    cloud_pin_view,
+    cloud_renew_complete_view,
+    cloud_renew_prepare_view,
+    cloud_unlock_view,
+)
 from certificates.views.issuance import (  # noqa: F401
     issue_complete_view,
     issue_keys_view,

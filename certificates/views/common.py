@@ -16,8 +16,22 @@ from certificates.models import Challenge
 # --- Helpers ----------------------------------------------------------------------------------
 
 ISSUE_SESSION_KEY = "certificate_issue"
+# Fresh 금융인증서 key material (sealed server secret, salts) by purpose: "issue", "renew".
+CLOUD_SETUP_SESSION_KEY = "cloud_setup"
 # Upper bounds on what a browser may send (bytes after base64 decoding).
-_MAX_SIZES = {"certificate": 8192, "signature": 1024, "new_signature": 1024, "public_key": 2048, "r": 64}
+_MAX_SIZES = {
+    "certificate": 8192,
+    "signature": 1024,
+    "new_signature": 1024,
+    "public_key": 2048,
+    "r": 64,
+    # 금융인증서
+    "verifier": 64,
+    "new_verifier": 64,
+    "new_verifier_salt": 64,
+    "new_wrap_salt": 64,
+    "wrapped_key": 8192,
+}
 
 
 class _BadField(Exception):
@@ -35,8 +49,13 @@ def _b64_field(request, name: str) -> bytes:
         raise _BadField(name) from None
 
 
-def _refusal_response(reason: Refusal, status: int = 403) -> JsonResponse:
-    return JsonResponse({"error": str(reason.label), "code": reason.value}, status=status)
+def _refusal_response(reason: Refusal, status: int = 403, message: str | None = None) -> JsonResponse:
+    return JsonResponse({"error": str(message or reason.label), "code": reason.value}, status=status)
+
+
+def _refused(exc) -> JsonResponse:
+    """The JSON answer for a CertificateRefused, with its own message."""
+    return _refusal_response(exc.reason, message=exc.message)
 
 
 def _issued_answer(certificate, *, redirect: str) -> JsonResponse:

@@ -15,8 +15,9 @@ from banking.exceptions import BankingError
 from certificates import services
 from certificates.exceptions import CertificateRefused, Refusal
 from certificates.forms import IdentityVerificationForm, SmsCodeForm
-from certificates.models import Challenge
+from certificates.models import Certificate, Challenge
 from certificates.views.common import (
+    CLOUD_SETUP_SESSION_KEY,
     ISSUE_SESSION_KEY,
     _b64_field,
     _BadField,
@@ -24,6 +25,7 @@ from certificates.views.common import (
     _issue_verified,
     _issued_answer,
     _refusal_response,
+    _refused,
     json_customer_required,
 )
 
@@ -57,6 +59,7 @@ def _verification_start(request, *, purpose: str, certificate=None, sms_reason: 
                 "purpose": purpose,
                 "serial": certificate.serial if certificate else None,
                 "reason": data.get("reason") or services.ReissueReason.NEW,
+                "kind": data.get("kind") or Certificate.Kind.JOINT,
                 "customer": request.user.pk,
                 "bank": request.bank.pk,
                 "at": timezone.now().timestamp(),
@@ -112,6 +115,8 @@ def issue_keys_view(request):
     if not _issue_verified(request):
         messages.info(request, _("본인확인을 먼저 완료해 주세요."))
         return redirect("certificates:issue", bank=request.bank.slug)
+    if _issue_state(request).get("kind") == Certificate.Kind.FINANCIAL:
+        return render(request, "certificates/issue_cloud.html", {"customer": request.user})
     return render(request, "certificates/issue_keys.html", {"customer": request.user})
 
 
@@ -120,26 +125,43 @@ def issue_keys_view(request):
 def issue_complete_view(request):
     if not _issue_verified(request):
         return _refusal_response(Refusal.NOT_VERIFIED)
+    state = _issue_state(request)
+    financial = state.get("kind") == Certificate.Kind.FINANCIAL
     try:
         public_key = _b64_field(request, "public_key")
         signature = _b64_field(request, "signature")
         r = _b64_field(request, "r")
+        cloud = {name: _b64_field(request, name) for name in ("verifier", "wrapped_key")} if financial else {}
     except _BadField:
         return _refusal_response(Refusal.MALFORMED_REQUEST, status=400)
+    common = {
+        "customer": request.user,
+        "bank": request.bank,
+        "session_key": request.session.session_key or "",
+        "token": request.POST.get("challenge", ""),
+        "public_key_spki": public_key,
+        "signature": signature,
+        "r": r,
+        "reason": state.get("reason") or services.ReissueReason.NEW,
+        "request": request,
+    }
     try:
-        certificate = services.certificate_issue_joint(
-            customer=request.user,
-            bank=request.bank,
-            session_key=request.session.session_key or "",
-            token=request.POST.get("challenge", ""),
-            public_key_spki=public_key,
-            signature=signature,
-            r=r,
-            reason=_issue_state(request).get("reason") or services.ReissueReason.NEW,
-            request=request,
-        )
+        if financial:
+            setup = services.CloudSetup.from_session((request.session.get(CLOUD_SETUP_SESSION_KEY) or {}).get("issue"))
+            if setup is None:
+                return _refusal_response(Refusal.NOT_VERIFIED)
+            certificate = services.certificate_issue_financial(
+                **common,
+                **cloud,
+                setup=setup,
+                device_token=request.device_token,
+                user_agent=request.headers.get("User-Agent", ""),
+            )
+        else:
+            certificate = services.certificate_issue_joint(**common)
     except CertificateRefused as exc:
-        return _refusal_response(exc.reason)
+        return _refused(exc)
     # One issuance per identity verification.
     request.session.pop(ISSUE_SESSION_KEY, None)
+    request.session.pop(CLOUD_SETUP_SESSION_KEY, None)
     return _issued_answer(certificate, redirect=reverse("accounts:login", kwargs={"bank": request.bank.slug}))
