@@ -1,6 +1,8 @@
 """Certificates issued by the Certbank CA, where they are registered, the
 per-bank certificate-login lock, and signing challenges."""
 
+import base64
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -265,3 +267,8 @@ class CloudKey(models.Model):
     @property
     def locked(self) -> bool:
         return self.locked_at is not None
+
+    @property
+    def verifier_salt_b64(self) -> str:
+        """The salt the browser needs to derive the PIN verifier (not a secret)."""
+        return base64.b64encode(bytes(self.verifier_salt)).decode("ascii")

@@ -55,3 +55,12 @@ def registrations_made_here(*, customer, bank):
         .select_related("certificate", "certificate__issuing_bank")
         .order_by("-registered_at")
     )
+
+
+def cloud_certificates_of(*, customer):
+    """The person's current 금융인증서 with its cloud key (for 인증서 관리)."""
+    return list(
+        Certificate.objects.current()
+        .filter(person_index=customer.rrn_index, kind=Certificate.Kind.FINANCIAL, cloud_key__isnull=False)
+        .select_related("cloud_key", "issuing_bank")
+    )

@@ -35,6 +35,7 @@ urlpatterns = [
     path("certificates/cloud/renew/prepare/", views.cloud_renew_prepare_view, name="cloud_renew_prepare"),
     path("certificates/cloud/renew/complete/", views.cloud_renew_complete_view, name="cloud_renew_complete"),
     path("certificates/cloud/devices/", views.cloud_devices_view, name="cloud_devices"),
+    path("certificates/guide/", views.guide_view, name="guide"),
     path("certificates/", views.manage_view, name="manage"),
     path("certificates/renew/complete/", views.renew_complete_view, name="renew_complete"),
     path("certificates/register/", views.register_view, name="register"),

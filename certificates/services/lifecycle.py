@@ -229,6 +229,8 @@ def renewal_refusal(certificate: Certificate, now=None) -> str | None:
     reissue. A revoked or suspended certificate is not renewed either.
     """
     now = now or timezone.now()
+    if certificate.kind == Certificate.Kind.FINANCIAL:
+        return _("금융인증서는 만료 30일 전부터 사용할 때 자동으로 갱신됩니다.")
     if certificate.status == S.REVOKED:
         return _("폐기된 인증서는 갱신할 수 없습니다. 재발급 받아 주세요.")
     if certificate.status == S.SUSPENDED:

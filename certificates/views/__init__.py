@@ -14,6 +14,7 @@ from certificates.views.cloud import (  # noqa: F401
     cloud_renew_prepare_view,
     cloud_unlock_view,
 )
+from certificates.views.guide import guide_view  # noqa: F401
 from certificates.views.issuance import (  # noqa: F401
     issue_complete_view,
     issue_keys_view,

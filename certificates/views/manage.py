@@ -36,7 +36,15 @@ def _own_certificate(request, serial: str) -> Certificate:
 @customer_required
 def manage_view(request):
     certificates = selectors.person_certificates(customer=request.user)
-    return render(request, "certificates/manage.html", {"certificates": certificates})
+    context = {
+        "certificates": certificates,
+        "cloud_certificates": selectors.cloud_certificates_of(customer=request.user),
+        "device_registered": services.cloud_device_current(
+            person_index=request.user.rrn_index, device_token=request.device_token
+        )
+        is not None,
+    }
+    return render(request, "certificates/manage.html", context)
 
 
 @customer_required

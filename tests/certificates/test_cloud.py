@@ -252,7 +252,9 @@ def test_revoked_or_suspended_cloud_certificate_is_refused(cloud):
 
 def test_a_joint_certificate_is_not_in_the_cloud(holder):
     with pytest.raises(CertificateRefused) as refused:
-        services.cloud_key_unlock(serial=holder.certificate.serial, verifier=os.urandom(32), device_token=DEVICE, bank=holder.customer.bank)
+        services.cloud_key_unlock(
+            serial=holder.certificate.serial, verifier=os.urandom(32), device_token=DEVICE, bank=holder.customer.bank
+        )
     assert refused.value.reason == Refusal.NOT_CLOUD_CERTIFICATE
 
 
@@ -389,7 +391,9 @@ def test_renewal_is_not_offered_before_the_last_thirty_days(cloud, rsa_keys):
     assert refused.value.reason == Refusal.RENEWAL_TOO_EARLY
 
 
-def test_used_in_its_last_thirty_days_it_renews_itself(cloud, customer, rsa_keys, make_customer, django_capture_on_commit_callbacks):
+def test_used_in_its_last_thirty_days_it_renews_itself(
+    cloud, customer, rsa_keys, make_customer, django_capture_on_commit_callbacks
+):
     gildong = make_customer(bank_code="902", login_id="gildong")
     # Registrations carry over to the renewed certificate (made directly here; registration has its own tests).
     cloud.registrations.create(bank=gildong.bank, customer=gildong)

@@ -94,7 +94,7 @@ class RenewalPage {
     this.setBusy(true);
     let chosen;
     try {
-      chosen = await openCertificateWindow(this.root, { returnPassword: true, lead: this.texts.lead });
+      chosen = await openCertificateWindow(this.root, { returnPassword: true, cloud: false, lead: this.texts.lead });
     } catch {
       chosen = null;
       this.showError(this.texts.generic);

@@ -11,6 +11,13 @@
 // and registration all call this same function.
 //
 // Storage locations (the row of buttons at the top):
+// - 금융인증서: the person's cloud certificate, for a registered device
+//   (certificates/views/cloud.py). Unlocked with the 6-digit PIN on the
+//   shuffled keypad (pinpad.js): the browser derives the PIN verifier, the
+//   bank releases the wrapped key and its secret after a correct one
+//   (counting wrong ones), and the key is unwrapped here (cloud.js). Used in
+//   its last 30 days, it renews itself first: a new key, the request signed
+//   with the old one, and the caller gets the new certificate.
 // - 브라우저: certificates kept in this browser's IndexedDB (keystore.js);
 // - 하드디스크·이동식디스크: files the customer picks: signCert.der + signPri.key,
 //   an NPKI folder (webkitdirectory, or dropped), or the ZIP made at issuance.
@@ -26,11 +33,13 @@
 // Also exported: small helpers the certificate flows share (postForm,
 // toBase64, fromBase64, csrfToken, RequestError).
 
+import { pinVerifier, unwrapKey, wrapKey } from "../crypto/cloud.js";
 import { parseCertificate } from "../crypto/der.js";
 import { decryptKeyFile, WrongPasswordError } from "../crypto/npki.js";
-import { importSigningKey } from "../crypto/signer.js";
+import { generateKeyPair, importSigningKey, randomR, sign } from "../crypto/signer.js";
 import { CANDIDATE_NAME, readCertificatePairs } from "./cert-common.js";
 import { listCertificates } from "./keystore.js";
+import { openPinPad } from "./pinpad.js";
 
 const OID_CN = "2.5.4.3";
 const OID_O = "2.5.4.10";
@@ -49,6 +58,14 @@ const DEFAULT_TEXTS = {
   "expired-certificate": "만료된 인증서입니다. 재발급 받아 주세요.",
   "not-yet-valid": "아직 사용할 수 없는 인증서입니다. 기기의 날짜와 시간을 확인해 주세요.",
   "store-failed": "브라우저 인증서 저장소를 열 수 없습니다.",
+  "kind-financial": "금융인증서",
+  "empty-cloud": "이 기기에서 쓸 수 있는 금융인증서가 없습니다.",
+  "cloud-unregistered": "이 기기는 금융인증서 이용기기로 등록되어 있지 않습니다. 로그인 후 인증센터 › 이용기기 관리에서 등록해 주세요.",
+  "cloud-failed": "금융인증서 클라우드에 연결할 수 없습니다. 잠시 후 다시 시도해 주세요.",
+  "cloud-locked": "PIN을 5회 연속 잘못 입력하여 금융인증서가 잠겼습니다. 인증센터에서 본인확인 후 재발급 받아 주세요.",
+  "cloud-broken": "금융인증서를 열 수 없습니다. 재발급 받아 주세요.",
+  "pin-title": "금융인증서 PIN 입력",
+  "pin-lead": "6자리 PIN을 입력해 주세요.",
 };
 
 // ------------------------------------------------------------------ helpers
@@ -183,8 +200,15 @@ export function describeCertificate(certificateDer) {
 
 let nextEntryId = 1;
 
-function makeEntry({ certificateDer, keyFile, source }) {
-  return { id: String(nextEntryId++), source, certificateDer, keyFile: keyFile ?? null, ...describeCertificate(certificateDer) };
+function makeEntry({ certificateDer, keyFile, source, cloud = null }) {
+  return {
+    id: String(nextEntryId++),
+    source,
+    certificateDer,
+    keyFile: keyFile ?? null,
+    cloud,
+    ...describeCertificate(certificateDer),
+  };
 }
 
 // ------------------------------------------------------------------ files
@@ -267,9 +291,12 @@ class CertificateWindow {
     this.defaultLead = this.lead ? this.lead.textContent : "";
     this.diskPanel = dialog.querySelector("[data-certwin-disk]");
     this.storeButtons = [...dialog.querySelectorAll("[data-certwin-store]")];
+    this.passwordField = dialog.querySelector("[data-certwin-password-field]");
+    this.cloudHint = dialog.querySelector("[data-certwin-cloud-hint]");
 
     this.store = "browser";
-    this.entries = { browser: [], disk: [] };
+    this.entries = { browser: [], disk: [], cloud: [] };
+    this.cloudEmpty = "empty-cloud";
     this.loading = false;
     this.selectedId = null;
     this.pending = null; // {resolve, promise}
@@ -349,6 +376,12 @@ class CertificateWindow {
     this.pending = { resolve, promise };
     this.opener = document.activeElement;
     this.returnPassword = Boolean(options.returnPassword);
+    // Flows that need the key file itself (renewal of a 공동인증서) leave the cloud out.
+    this.cloudAllowed = options.cloud !== false;
+    for (const button of this.storeButtons) {
+      if (button.dataset.certwinStore === "cloud") button.hidden = !this.cloudAllowed;
+    }
+    if (this.store === "cloud" && !this.cloudAllowed) this.store = "browser";
     if (this.lead) this.lead.textContent = options.lead || this.defaultLead;
     this.password.value = "";
     this.selectedId = null;
@@ -380,13 +413,23 @@ class CertificateWindow {
   // -------------------------------------------------------------- stores
 
   async showStore(store, { focusRows = false } = {}) {
-    this.store = store === "disk" ? "disk" : "browser";
+    this.store = ["disk", "cloud"].includes(store) ? store : "browser";
     for (const button of this.storeButtons) {
       button.setAttribute("aria-pressed", String(button.dataset.certwinStore === this.store));
     }
     if (this.diskPanel) this.diskPanel.hidden = this.store !== "disk";
+    // A 금융인증서 is unlocked with the PIN pad, not a typed password.
+    if (this.passwordField) this.passwordField.hidden = this.store === "cloud";
+    if (this.cloudHint) this.cloudHint.hidden = this.store !== "cloud";
     this.selectedId = null;
     this.showError(null);
+    if (this.store === "cloud") {
+      this.loading = true;
+      this.render();
+      await this.loadCloud();
+      this.loading = false;
+      if (this.store !== "cloud") return;
+    }
     if (this.store === "browser") {
       this.loading = true;
       this.render();
@@ -411,6 +454,40 @@ class CertificateWindow {
     }
     this.render();
     if (focusRows) this.focusInitial();
+  }
+
+  async loadCloud() {
+    this.entries.cloud = [];
+    this.cloudEmpty = "empty-cloud";
+    let answer;
+    try {
+      const response = await fetch(this.dialog.dataset.cloudUrl, { credentials: "same-origin", headers: { Accept: "application/json" } });
+      if (!response.ok) throw new Error(String(response.status));
+      answer = await response.json();
+    } catch {
+      this.cloudEmpty = "cloud-failed";
+      return;
+    }
+    if (!answer.registered) this.cloudEmpty = "cloud-unregistered";
+    for (const item of answer.certificates ?? []) {
+      try {
+        this.entries.cloud.push(
+          makeEntry({
+            certificateDer: fromBase64(item.certificate),
+            keyFile: null,
+            source: "cloud",
+            cloud: {
+              serial: item.serial,
+              verifierSalt: fromBase64(item.verifier_salt),
+              iterations: item.iterations,
+              locked: Boolean(item.locked),
+            },
+          }),
+        );
+      } catch {
+        // A certificate this window cannot read is left out.
+      }
+    }
   }
 
   async loadFiles(items) {
@@ -444,10 +521,11 @@ class CertificateWindow {
   render() {
     const rows = [];
     const entries = this.visibleEntries();
-    if (this.loading && this.store === "browser") {
+    if (this.loading && this.store !== "disk") {
       rows.push(this.emptyRow(this.texts.loading));
     } else if (!entries.length) {
-      rows.push(this.emptyRow(this.texts[this.store === "browser" ? "empty-browser" : "empty-disk"]));
+      const empty = { browser: "empty-browser", disk: "empty-disk", cloud: this.cloudEmpty }[this.store];
+      rows.push(this.emptyRow(this.texts[empty]));
     } else {
       const focusId = this.selectedId ?? entries[0].id;
       for (const entry of entries) rows.push(this.row(entry, entry.id === focusId));
@@ -478,7 +556,8 @@ class CertificateWindow {
     const icon = document.createElement("span");
     icon.className = "certwin__icon";
     icon.setAttribute("aria-hidden", "true");
-    kind.append(icon, document.createTextNode(this.texts.kind));
+    if (entry.cloud) icon.classList.add("certwin__icon--cloud");
+    kind.append(icon, document.createTextNode(entry.cloud ? this.texts["kind-financial"] : this.texts.kind));
     if (entry.expired) {
       const badge = document.createElement("span");
       badge.className = "certwin__badge";
@@ -583,6 +662,10 @@ class CertificateWindow {
       this.showError("not-yet-valid");
       return;
     }
+    if (entry.cloud) {
+      this.confirmCloud(entry);
+      return;
+    }
     if (!entry.keyFile) {
       this.showError("unreadable");
       return;
@@ -633,6 +716,115 @@ class CertificateWindow {
   }
 }
 
+// ------------------------------------------------------------------ 금융인증서
+
+async function unlockCloud(dialog, entry, pin) {
+  const { cloud } = entry;
+  const verifier = await pinVerifier(pin, { verifierSalt: cloud.verifierSalt, iterations: cloud.iterations });
+  const release = await postForm(dialog.dataset.cloudUnlockUrl, { serial: cloud.serial, verifier: toBase64(verifier) }, { root: dialog });
+  const { signingKey, r } = await unwrapKey({
+    blob: fromBase64(release.wrapped_key),
+    pin,
+    serverSecret: fromBase64(release.server_secret),
+    wrapSalt: fromBase64(release.wrap_salt),
+    iterations: release.iterations,
+  });
+  return { release, signingKey, r };
+}
+
+/**
+ * 자동 갱신 (DESIGN.md §1): a new key pair and R, the renewal challenge signed
+ * by the old key and the new one, the new key wrapped under the same PIN and
+ * a fresh server secret. Resolves to the new certificate and its key.
+ */
+async function renewCloud(dialog, entry, pin, oldKey) {
+  const prepared = await postForm(dialog.dataset.cloudRenewPrepareUrl, { serial: entry.cloud.serial }, { root: dialog });
+  const toSign = fromBase64(prepared.to_sign);
+  const { privateKeyPkcs8, publicKeySpki, signingKey } = await generateKeyPair();
+  const r = randomR();
+  try {
+    const verifier = await pinVerifier(pin, { verifierSalt: fromBase64(prepared.verifier_salt), iterations: prepared.iterations });
+    const wrapped = await wrapKey({
+      privateKeyPkcs8,
+      r,
+      pin,
+      serverSecret: fromBase64(prepared.server_secret),
+      wrapSalt: fromBase64(prepared.wrap_salt),
+      iterations: prepared.iterations,
+    });
+    const answer = await postForm(
+      dialog.dataset.cloudRenewUrl,
+      {
+        challenge: prepared.challenge,
+        certificate: toBase64(entry.certificateDer),
+        signature: toBase64(await sign(oldKey, toSign)),
+        public_key: toBase64(publicKeySpki),
+        new_signature: toBase64(await sign(signingKey, toSign)),
+        r: toBase64(r),
+        verifier: toBase64(verifier),
+        wrapped_key: toBase64(wrapped),
+      },
+      { root: dialog },
+    );
+    return { certificateDer: fromBase64(answer.certificate), signingKey, r: r.slice() };
+  } finally {
+    privateKeyPkcs8.fill(0);
+    r.fill(0);
+  }
+}
+
+CertificateWindow.prototype.confirmCloud = async function confirmCloud(entry) {
+  if (entry.cloud.locked) {
+    this.showError("cloud-locked");
+    return;
+  }
+  const attempt = ++this.attempt;
+  let error = "";
+  for (;;) {
+    const pin = await openPinPad(this.dialog, { title: this.texts["pin-title"], lead: this.texts["pin-lead"], error });
+    if (pin === null || attempt !== this.attempt) return; // cancelled: back to the window
+    this.setBusy(true);
+    let unlocked;
+    try {
+      unlocked = await unlockCloud(this.dialog, entry, pin);
+    } catch (failure) {
+      this.setBusy(false);
+      if (attempt !== this.attempt) return;
+      if (failure instanceof RequestError && failure.code === "wrong_pin") {
+        error = failure.message; // the count is the server's: "(2/5회 오류 …)"
+        continue;
+      }
+      if (failure instanceof RequestError && failure.code === "cloud_locked") entry.cloud.locked = true;
+      this.showError(failure instanceof RequestError ? failure.message : "cloud-broken");
+      return;
+    }
+    let result = { certificateDer: entry.certificateDer, signingKey: unlocked.signingKey, r: unlocked.r, renewed: false };
+    if (unlocked.release.renewal_due) {
+      try {
+        result = { ...(await renewCloud(this.dialog, entry, pin, unlocked.signingKey)), renewed: true };
+      } catch {
+        // The current certificate is still valid: use it, renewal is tried again next time.
+      }
+    }
+    this.setBusy(false);
+    if (attempt !== this.attempt) return;
+    const described = describeCertificate(result.certificateDer);
+    this.finish({
+      certificateDer: result.certificateDer,
+      keyFile: null,
+      signingKey: result.signingKey,
+      r: result.r,
+      parsed: described.parsed,
+      serial: described.serial,
+      name: described.name,
+      source: "cloud",
+      kind: "financial",
+      renewed: result.renewed,
+    });
+    return;
+  }
+};
+
 /**
  * Open the 인증서 선택창 and resolve with the unlocked certificate:
  * {certificateDer, keyFile, signingKey, r, parsed, serial, name, source},
@@ -640,6 +832,9 @@ class CertificateWindow {
  * returns the same promise.
  *
  * options.lead: a sentence shown under the title (e.g. what is being signed).
+ * options.cloud: false to leave out the 금융인증서 tab (flows that need a key file).
+ * A 금융인증서 resolves with keyFile null, source "cloud", kind "financial" and
+ * `renewed` true when it renewed itself first (the new certificate is returned).
  * options.returnPassword: also resolve with `password` (the one that opened
  * signPri.key), for flows that re-encrypt a key on this device (renewal).
  * It is for local use only and must never be sent to the server.
