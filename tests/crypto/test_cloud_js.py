@@ -60,7 +60,7 @@ def js_unwrap_and_sign(js, blob: bytes, pin: str, material: dict, message: str =
     """{r, signature, extractable, algorithm, usages} or {error, message}."""
     return js(
         """async ([blob, pin, secret, salt, iterations, message]) => {
-            const { unwrapKey } = await import("/js/crypto/cloud.js");
+            const { unwrapKey, CloudKeyError } = await import("/js/crypto/cloud.js");
             const { sign } = await import("/js/crypto/signer.js");
             try {
                 const { signingKey, r } = await unwrapKey({
@@ -75,7 +75,7 @@ def js_unwrap_and_sign(js, blob: bytes, pin: str, material: dict, message: str =
                     usages: signingKey.usages,
                 };
             } catch (error) {
-                return { error: error.name, message: error.message, isCloudKeyError: error instanceof (await import("/js/crypto/cloud.js")).CloudKeyError };
+                return { error: error.name, message: error.message, isCloudKeyError: error instanceof CloudKeyError };
             }
         }""",
         [blob.hex(), pin, material["server_secret"].hex(), material["wrap_salt"].hex(), material["iterations"], message],
