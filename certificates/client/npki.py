@@ -57,8 +57,10 @@ __all__ = [
     "load_key_pair",
     "npki_folder_name",
     "npki_folder_path",
+    "private_key_info_with_r",
     "public_key_spki",
     "save_key_pair",
+    "split_private_key_info",
 ]
 
 DEFAULT_ITERATIONS = 600_000
@@ -269,6 +271,27 @@ def _split_private_key_info(der: bytes) -> tuple[bytes, bytes | None]:
     return _seq(version.raw, algorithm.raw, private_key.raw), r
 
 
+def private_key_info_with_r(private_key: rsa.RSAPrivateKey, r: bytes | None) -> bytes:
+    """The PKCS#8 PrivateKeyInfo DER a key file (or a 금융인증서 blob,
+    certificates/client/cloud.py) carries: the key plus R as the NPKI
+    attribute, or no attributes when `r` is None."""
+    pkcs8 = private_key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    if r is None:
+        return pkcs8
+    if not r:
+        raise ValueError("R must not be empty")
+    return _tlv(0x30, _decode(pkcs8).value + _random_attribute(bytes(r)))
+
+
+def split_private_key_info(der: bytes) -> tuple[bytes, bytes | None]:
+    """(plain PKCS#8 without attributes, R or None) from a PrivateKeyInfo.
+
+    Raises ValueError for anything that is not a well-formed RSA
+    PrivateKeyInfo (KeyFileError, a ValueError too, for a non-RSA key).
+    """
+    return _split_private_key_info(bytes(der))
+
+
 # ------------------------------------------------------------------ PBES2
 
 
@@ -288,11 +311,7 @@ def encrypt_key_file(
         raise TypeError("private_key must be an RSA private key")
     if not 1 <= iterations <= MAX_ITERATIONS:
         raise ValueError(f"iterations must be between 1 and {MAX_ITERATIONS}")
-    pkcs8 = private_key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    if r is not None:
-        if not r:
-            raise ValueError("R must not be empty")
-        pkcs8 = _tlv(0x30, _decode(pkcs8).value + _random_attribute(bytes(r)))
+    pkcs8 = private_key_info_with_r(private_key, r)
     salt, iv = os.urandom(SALT_LENGTH), os.urandom(16)
     key = _pbkdf2(password, salt, iterations, 16)
     padder = sym_padding.PKCS7(128).padder()

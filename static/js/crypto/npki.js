@@ -156,11 +156,39 @@ export function stripAttributes(privateKeyPkcs8) {
   return der.encode(der.seq(version, algorithm, privateKey));
 }
 
-function withRandom(privateKeyPkcs8, r) {
-  const { version, algorithm, privateKey } = parsePrivateKeyInfo(privateKeyPkcs8);
-  if (r == null) return der.encode(der.seq(version, algorithm, privateKey));
-  const attribute = der.seq(der.oid(OID_NPKI_RANDOM), der.set(der.bitString(r)));
+/**
+ * The PrivateKeyInfo a key file (or a 금융인증서 blob, cloud.js) carries:
+ * the RSA key with any attributes replaced by R as the NPKI attribute
+ * [0] { SEQUENCE { OID 1.2.410.200004.10.1.1.3, SET { BIT STRING R } } }
+ * (no attributes when r is null). Throws RangeError for an empty R,
+ * KeyFileError for a malformed or non-RSA PrivateKeyInfo.
+ */
+export function privateKeyInfoWithRandom(privateKeyPkcs8, r) {
+  const rBytes = r == null ? null : toBytes(r, "r");
+  if (rBytes && rBytes.length === 0) throw new RangeError("R must not be empty");
+  let parts;
+  try {
+    parts = parsePrivateKeyInfo(toBytes(privateKeyPkcs8, "privateKeyPkcs8"));
+  } catch (error) {
+    if (error instanceof KeyFileError) throw error;
+    throw new KeyFileError(`개인키(PKCS#8) 형식이 올바르지 않습니다: ${error.message}`, { cause: error });
+  }
+  const { version, algorithm, privateKey } = parts;
+  if (rBytes == null) return der.encode(der.seq(version, algorithm, privateKey));
+  const attribute = der.seq(der.oid(OID_NPKI_RANDOM), der.set(der.bitString(rBytes)));
   return der.encode(der.seq(version, algorithm, privateKey, der.contextTag(0, [attribute])));
+}
+
+/**
+ * Strictly read a PrivateKeyInfo carrying R (the inverse of
+ * privateKeyInfoWithRandom): {privateKeyPkcs8 (a new array, attributes
+ * removed), r (a copy, or null)}. Throws a plain Error for anything
+ * malformed (after a decryption: the wrong secret), a KeyFileError for a
+ * well-formed non-RSA key. The caller wipes the input.
+ */
+export function readPrivateKeyInfoWithRandom(bytes) {
+  const { version, algorithm, privateKey, r } = parsePrivateKeyInfo(toBytes(bytes, "bytes"));
+  return { privateKeyPkcs8: der.encode(der.seq(version, algorithm, privateKey)), r: r ? r.slice() : null };
 }
 
 // ---------------------------------------------------------------- PBES2
@@ -173,15 +201,7 @@ export async function encryptKeyFile({ privateKeyPkcs8, r, password, iterations 
   if (!Number.isSafeInteger(iterations) || iterations < 1 || iterations > MAX_ITERATIONS) {
     throw new RangeError(`iterations must be between 1 and ${MAX_ITERATIONS}`);
   }
-  const rBytes = r == null ? null : toBytes(r, "r");
-  if (rBytes && rBytes.length === 0) throw new RangeError("R must not be empty");
-  let plain;
-  try {
-    plain = withRandom(toBytes(privateKeyPkcs8, "privateKeyPkcs8"), rBytes);
-  } catch (error) {
-    if (error instanceof KeyFileError) throw error;
-    throw new KeyFileError(`개인키(PKCS#8) 형식이 올바르지 않습니다: ${error.message}`, { cause: error });
-  }
+  const plain = privateKeyInfoWithRandom(privateKeyPkcs8, r);
   const salt = crypto.getRandomValues(new Uint8Array(SALT_LENGTH));
   const iv = crypto.getRandomValues(new Uint8Array(16));
   const key = await pbkdf2(password, salt, iterations, "SHA-1", 16);
@@ -288,12 +308,8 @@ export async function decryptKeyFile(signPriKey, password) {
   try {
     // The padding passes by chance for about 1 wrong password in 256; the
     // strict parse of the plaintext catches those.
-    const { version, algorithm, privateKey, r } = parsePrivateKeyInfo(plain);
-    return {
-      privateKeyPkcs8: der.encode(der.seq(version, algorithm, privateKey)),
-      r: r ? r.slice() : null,
-      iterations: info.iterations,
-    };
+    const { privateKeyPkcs8, r } = readPrivateKeyInfoWithRandom(plain);
+    return { privateKeyPkcs8, r, iterations: info.iterations };
   } catch (error) {
     if (error instanceof KeyFileError) throw error;
     throw new WrongPasswordError(undefined, { cause: error });
