@@ -1,0 +1,137 @@
+"""금융인증서 as a new customer meets it: issued at 누리은행 on this browser,
+used to log in with the PIN pad, registered at 가람은행 and used there, and
+locked by five wrong PINs. The PIN never appears in any request body."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from certificates.models import Certificate, CertificateRegistration, CloudKey
+from tests.browser.test_certificates import RRN, log_in_with_password, log_out, newest_sms_code
+from tests.conftest import PASSWORD, PIN
+
+CLOUD_PIN = "482916"
+WRONG_PIN = "739150"
+
+
+@pytest.fixture(autouse=True)
+def _signing_ca(test_ca):
+    """The live server signs and verifies with the test CA."""
+
+
+@pytest.fixture
+def request_bodies(context):
+    """Every request body the browser sends, to look for the PIN."""
+    bodies = []
+    context.on("request", lambda request: bodies.append(request.post_data_buffer or b""))
+    return bodies
+
+
+def pin_pad(page):
+    return page.locator("dialog[data-pinpad][open]")
+
+
+def enter_pin(page, pin):
+    """Click the digits on the shuffled keypad, as a customer does."""
+    pad = pin_pad(page)
+    expect(pad).to_be_visible()
+    for digit in pin:
+        pad.get_by_role("button", name=digit, exact=True).click()
+
+
+def issue_cloud_certificate(page):
+    account_number = page.get_by_test_id("account-number").first.inner_text().strip()
+    page.get_by_role("link", name="인증센터").click()
+    page.get_by_role("link", name="인증서 발급·재발급").first.click()
+    expect(page).to_have_url(re.compile(r"/nuri/certificates/issue/$"))
+    page.get_by_role("radio", name="금융인증서").check()
+    page.get_by_label("주민등록번호").fill(RRN)
+    page.get_by_label("계좌번호").fill(account_number)
+    page.get_by_label("계좌 비밀번호").fill(PIN)
+    page.get_by_role("button", name="본인확인").click()
+    page.get_by_label("SMS 인증번호").fill(newest_sms_code())
+    page.get_by_role("button", name="확인", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/nuri/certificates/issue/keys/$"))
+    expect(page.get_by_role("heading", name="금융인증서 발급")).to_be_visible()
+    page.get_by_role("button", name="PIN 설정하고 발급").click()
+    # A weak PIN is refused on the pad before it is ever used.
+    enter_pin(page, "111111")
+    expect(pin_pad(page)).to_contain_text("같은 숫자")
+    enter_pin(page, CLOUD_PIN)
+    enter_pin(page, CLOUD_PIN)  # once more to confirm
+    expect(page.get_by_text("금융인증서가 발급되었습니다.")).to_be_visible()
+
+
+def cloud_login(page, bank, pin=CLOUD_PIN):
+    page.goto(f"/{bank}/login/")
+    page.get_by_role("button", name="인증서 로그인").click()
+    dialog = page.get_by_role("dialog", name="인증서 선택")
+    dialog.get_by_role("button", name="금융인증서", exact=True).click()
+    dialog.get_by_role("row", name=re.compile("홍길동")).click()
+    dialog.get_by_role("button", name="확인", exact=True).click()
+    enter_pin(page, pin)
+    return dialog
+
+
+def test_issue_log_in_register_at_another_bank_and_log_in_there(page, customer, make_customer, request_bodies, artifacts_dir):
+    log_in_with_password(page)
+    issue_cloud_certificate(page)
+    page.screenshot(path=artifacts_dir / "cloud-issued.png", full_page=True)
+    certificate = Certificate.objects.get(kind="financial")
+    assert "OU=personalF" in certificate.subject
+    log_out(page)
+
+    # Log in at 누리은행 with the PIN pad.
+    cloud_login(page, "nuri")
+    expect(page).to_have_url(re.compile(r"/nuri/accounts/$"))
+    expect(page.get_by_text("홍길동님", exact=True)).to_be_visible()
+    log_out(page)
+
+    # Register it at 가람은행 (logged in there with ID and password, extra SMS check).
+    gildong = make_customer(bank_code="902", login_id="gildong")
+    page.goto("/garam/login/")
+    page.get_by_label("아이디", exact=True).fill("gildong")
+    page.get_by_label("비밀번호", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="로그인", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/garam/accounts/$"))
+    page.goto("/garam/certificates/register/")
+    page.get_by_role("button", name="인증번호 받기").click()
+    page.get_by_label("SMS 인증번호").fill(newest_sms_code())
+    page.get_by_role("button", name="확인", exact=True).click()
+    page.get_by_role("button", name="등록할 인증서 선택").click()
+    dialog = page.get_by_role("dialog", name="인증서 선택")
+    dialog.get_by_role("button", name="금융인증서", exact=True).click()
+    dialog.get_by_role("row", name=re.compile("홍길동")).click()
+    page.screenshot(path=artifacts_dir / "cloud-certwindow.png")
+    dialog.get_by_role("button", name="확인", exact=True).click()
+    expect(pin_pad(page)).to_be_visible()
+    page.screenshot(path=artifacts_dir / "cloud-pinpad.png")
+    enter_pin(page, CLOUD_PIN)
+    expect(page.get_by_test_id("registration-row")).to_contain_text(certificate.serial)
+    assert CertificateRegistration.objects.filter(certificate=certificate, bank=gildong.bank, customer=gildong).exists()
+    page.get_by_role("button", name="로그아웃").click()
+
+    cloud_login(page, "garam")
+    expect(page).to_have_url(re.compile(r"/garam/accounts/$"))
+
+    # The PIN never left the browser: not in any request body, in any form.
+    for body in request_bodies:
+        assert CLOUD_PIN.encode() not in body
+        assert "4 8 2 9 1 6".encode() not in body
+
+
+def test_five_wrong_pins_lock_the_certificate(page, customer, artifacts_dir):
+    log_in_with_password(page)
+    issue_cloud_certificate(page)
+    log_out(page)
+    cloud_login(page, "nuri", pin=WRONG_PIN)
+    for attempt in range(1, 5):
+        expect(pin_pad(page)).to_contain_text(f"({attempt}/5회 오류")
+        enter_pin(page, WRONG_PIN)
+    dialog = page.get_by_role("dialog", name="인증서 선택")
+    expect(dialog).to_contain_text("금융인증서가 잠겼습니다")
+    page.screenshot(path=artifacts_dir / "cloud-locked.png")
+    # Locked on the server: the right PIN does not help now.
+    assert CloudKey.objects.get().locked
+    page.context.browser_problems.messages.clear()  # the refused fetches are the expected 403s
