@@ -38,6 +38,8 @@ def enter_pin(page, pin):
     expect(pad).to_be_visible()
     for digit in pin:
         pad.get_by_role("button", name=digit, exact=True).click()
+    # The sixth digit submits after a short pause; the pad then empties (or closes).
+    expect(page.locator("dialog[data-pinpad][open] .pinpad__dot--on")).to_have_count(0)
 
 
 def issue_cloud_certificate(page):
