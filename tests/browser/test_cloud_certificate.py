@@ -2,11 +2,15 @@
 used to log in with the PIN pad, registered at 가람은행 and used there, and
 locked by five wrong PINs. The PIN never appears in any request body."""
 
+import base64
+import datetime
 import re
 
 import pytest
+import time_machine
 from playwright.sync_api import expect
 
+from accounts.models import SmsMessage
 from certificates.models import Certificate, CertificateRegistration, CloudKey
 from tests.browser.test_certificates import RRN, log_in_with_password, log_out, newest_sms_code
 from tests.conftest import PASSWORD, PIN
@@ -117,10 +121,12 @@ def test_issue_log_in_register_at_another_bank_and_log_in_there(page, customer, 
     cloud_login(page, "garam")
     expect(page).to_have_url(re.compile(r"/garam/accounts/$"))
 
-    # The PIN never left the browser: not in any request body, in any form.
+    # The PIN never left the browser: not in any request body, neither plain nor base64 nor as a list.
+    assert request_bodies
+    forms = [CLOUD_PIN.encode(), base64.b64encode(CLOUD_PIN.encode()), b"4,8,2,9,1,6", b'"4","8","2"']
     for body in request_bodies:
-        assert CLOUD_PIN.encode() not in body
-        assert "4 8 2 9 1 6".encode() not in body
+        for form in forms:
+            assert form not in body
 
 
 def test_five_wrong_pins_lock_the_certificate(page, customer, artifacts_dir):
@@ -137,3 +143,66 @@ def test_five_wrong_pins_lock_the_certificate(page, customer, artifacts_dir):
     # Locked on the server: the right PIN does not help now.
     assert CloudKey.objects.get().locked
     page.context.browser_problems.messages.clear()  # the refused fetches are the expected 403s
+
+
+def test_in_its_last_thirty_days_it_renews_itself_on_use(page, customer):
+    log_in_with_password(page)
+    issue_cloud_certificate(page)
+    log_out(page)
+    old = Certificate.objects.get(kind="financial")
+    # The bank's clock (the live server runs in this process) moves to 20 days before expiry.
+    with time_machine.travel(old.not_after - datetime.timedelta(days=20)):
+        cloud_login(page, "nuri")
+        expect(page).to_have_url(re.compile(r"/nuri/accounts/$"))
+        old.refresh_from_db()
+        assert old.status == "revoked" and old.revocation_reason == "superseded"
+        renewed = Certificate.objects.get(kind="financial", status="valid")
+        assert renewed.not_after.year == old.not_after.year + 3
+        assert CloudKey.objects.filter(certificate=renewed).exists()
+        assert "자동 갱신" in SmsMessage.objects.first().body
+
+
+def test_pin_change_on_the_management_page(page, customer, artifacts_dir):
+    log_in_with_password(page)
+    issue_cloud_certificate(page)
+    page.goto("/nuri/certificates/")
+    card = page.get_by_test_id("cloud-card")
+    card.get_by_role("button", name="PIN 변경").click()
+    enter_pin(page, CLOUD_PIN)
+    enter_pin(page, "730519")
+    enter_pin(page, "730519")
+    expect(card.get_by_text("금융인증서 PIN을 변경했습니다.")).to_be_visible()
+    page.screenshot(path=artifacts_dir / "cloud-manage.png", full_page=True)
+    log_out(page)
+    cloud_login(page, "nuri", pin="730519")
+    expect(page).to_have_url(re.compile(r"/nuri/accounts/$"))
+
+
+def test_an_unregistered_browser_is_told_to_register_and_can(page, browser, live_server, customer):
+    log_in_with_password(page)
+    issue_cloud_certificate(page)
+    context = browser.new_context(base_url=live_server.url, locale="ko-KR", timezone_id="Asia/Seoul")
+    try:
+        phone = context.new_page()
+        phone.goto("/nuri/login/")
+        phone.get_by_role("button", name="인증서 로그인").click()
+        dialog = phone.get_by_role("dialog", name="인증서 선택")
+        dialog.get_by_role("button", name="금융인증서", exact=True).click()
+        expect(dialog).to_contain_text("이 기기는 금융인증서 이용기기로 등록되어 있지 않습니다")
+        dialog.get_by_role("button", name="취소").click()
+        # Register this browser: log in with ID and password, SMS code, 이 기기 등록.
+        phone.get_by_label("아이디", exact=True).fill("hong")
+        phone.get_by_label("비밀번호", exact=True).fill(PASSWORD)
+        phone.get_by_role("button", name="로그인", exact=True).click()
+        phone.goto("/nuri/certificates/cloud/devices/")
+        expect(phone.get_by_test_id("device-row")).to_have_count(1)
+        phone.get_by_role("button", name="인증번호 받기").click()
+        phone.get_by_label("SMS 인증번호").fill(newest_sms_code())
+        phone.get_by_role("button", name="이 기기 등록").click()
+        expect(phone.get_by_test_id("device-row")).to_have_count(2)
+        expect(phone.get_by_text("이 기기", exact=True)).to_be_visible()
+        phone.get_by_role("button", name="로그아웃").click()
+        cloud_login(phone, "nuri")
+        expect(phone).to_have_url(re.compile(r"/nuri/accounts/$"))
+    finally:
+        context.close()
