@@ -50,6 +50,10 @@ class Action(models.TextChoices):
     CERTIFICATE_EXPIRY_NOTICE = "certificate_expiry_notice", _("인증서 만료 안내")
     CERTIFICATE_REGISTERED = "certificate_registered", _("타행/타기관 인증서 등록")
     CERTIFICATE_UNREGISTERED = "certificate_unregistered", _("타행/타기관 인증서 등록 해제")
+    TRANSFER_COMPLETED = "transfer_completed", _("계좌이체")
+    TRANSFER_REFUSED = "transfer_refused", _("계좌이체 거절")
+    DEVICE_DESIGNATED = "device_designated", _("단말기 지정")
+    DEVICE_RELEASED = "device_released", _("단말기 지정 해제")
 
 
 # The `prev_hash` of the first row: there is no row before it.
