@@ -58,9 +58,7 @@ class TransferLimitExceeded(BankingError):
 
     def __init__(self, *, limit: int):
         self.limit = limit
-        super().__init__(
-            _("1회 이체한도를 초과했습니다. 한 번에 %(limit)s까지 이체할 수 있습니다.") % {"limit": _won(limit)}
-        )
+        super().__init__(_("1회 이체한도를 초과했습니다. 한 번에 %(limit)s까지 이체할 수 있습니다.") % {"limit": _won(limit)})
 
 
 class DailyLimitExceeded(BankingError):
@@ -68,9 +66,7 @@ class DailyLimitExceeded(BankingError):
 
     def __init__(self, *, limit: int, remaining: int):
         self.limit, self.remaining = limit, remaining
-        super().__init__(
-            _("1일 이체한도를 초과했습니다. 오늘 남은 한도는 %(remaining)s입니다.") % {"remaining": _won(remaining)}
-        )
+        super().__init__(_("1일 이체한도를 초과했습니다. 오늘 남은 한도는 %(remaining)s입니다.") % {"remaining": _won(remaining)})
 
 
 class OtpRequired(BankingError):

@@ -175,9 +175,7 @@ class Transfer(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="transfer_amount_positive"),
             models.CheckConstraint(condition=Q(fee__gte=0), name="transfer_fee_not_negative"),
-            models.CheckConstraint(
-                condition=~Q(from_account=models.F("to_account")), name="transfer_between_two_accounts"
-            ),
+            models.CheckConstraint(condition=~Q(from_account=models.F("to_account")), name="transfer_between_two_accounts"),
             # A signed transfer carries all of its evidence, or none of it.
             models.CheckConstraint(
                 condition=Q(challenge__isnull=True, signer_certificate__isnull=True, verified_at__isnull=True)
