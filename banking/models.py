@@ -198,3 +198,23 @@ class Transfer(models.Model):
     @property
     def total(self) -> int:
         return self.amount + self.fee
+
+
+class FavouriteRecipient(models.Model):
+    """자주 쓰는 계좌: a receiving account the customer saved to fill the form."""
+
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("고객"), on_delete=models.CASCADE, related_name="favourite_recipients"
+    )
+    account = models.ForeignKey(DepositAccount, verbose_name=_("계좌"), on_delete=models.CASCADE, related_name="+")
+    nickname = models.CharField(_("별칭"), max_length=20, blank=True)
+    created_at = models.DateTimeField(_("등록일시"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("자주 쓰는 계좌")
+        verbose_name_plural = _("자주 쓰는 계좌")
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["customer", "account"], name="favourite_once_per_customer")]
+
+    def __str__(self):
+        return self.nickname or str(self.account)

@@ -42,7 +42,7 @@ from banking.exceptions import (
     TransferTextMismatch,
     WithdrawalAccountInvalid,
 )
-from banking.models import Bank, DepositAccount, LedgerEntry, Transfer
+from banking.models import Bank, DepositAccount, FavouriteRecipient, LedgerEntry, Transfer
 from banking.templatetags.money import korean_number
 from certificates import challenges
 from certificates.exceptions import CertificateRefused
@@ -638,3 +638,20 @@ def transfer_signed(
     if error is not None:
         raise error
     return result, False
+
+
+# --- 자주 쓰는 계좌 -------------------------------------------------------------------------------
+
+
+def favourite_add(*, customer, account: DepositAccount, nickname: str = "") -> FavouriteRecipient:
+    if account.kind != DepositAccount.Kind.CUSTOMER:
+        raise RecipientNotFound()
+    favourite, _created = FavouriteRecipient.objects.get_or_create(
+        customer=customer, account=account, defaults={"nickname": (nickname or "").strip()[:20]}
+    )
+    return favourite
+
+
+def favourite_remove(*, customer, pk: int) -> None:
+    # SECURITY: scoped to the customer: another customer's favourite id does nothing.
+    FavouriteRecipient.objects.filter(customer=customer, pk=pk).delete()
