@@ -13,6 +13,7 @@ import zoneinfo
 from dataclasses import asdict, dataclass
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
@@ -410,7 +411,7 @@ def transfer(
         raise SameAccount()
     memo_mine, memo_theirs = (memo_mine or "")[:20], (memo_theirs or "")[:20]
     with transaction.atomic():
-        locked_customer = type(customer).objects.select_for_update().get(pk=customer.pk)
+        locked_customer = get_user_model().objects.select_for_update().get(pk=customer.pk)
         now = timezone.now()
         fee_account = bank_internal_account(bank=from_account.bank)
         fee = transfer_fee(from_bank=from_account.bank, to_bank=to_account.bank)
