@@ -283,6 +283,7 @@ def devices_view(request):
         "this_designated": any(device.token_digest == here for device in devices),
         "this_digest": here,
         "limit": settings.CERTBANK_DESIGNATED_DEVICES_MAX,
+        "sms_threshold": settings.CERTBANK_TRANSFER_SMS_DAILY_THRESHOLD,
         "phone": request.user.masked_phone,
     }
     return render(request, "accounts/devices.html", context)

@@ -100,6 +100,7 @@ def transfer_form_view(request):
         "favourites": selectors.favourite_recipients(customer=request.user),
         "recent": selectors.recent_recipients(customer=request.user),
         "fee_other_bank": settings.CERTBANK_TRANSFER_FEE_OTHER_BANK,
+        "sms_threshold": settings.CERTBANK_TRANSFER_SMS_DAILY_THRESHOLD,
     }
     return render(request, "banking/transfer_form.html", context)
 
