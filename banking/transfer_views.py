@@ -9,6 +9,7 @@ signed (banking.services.transfer_signed checks it again).
 
 import base64
 import binascii
+from functools import wraps
 
 from django.conf import settings
 from django.contrib import messages
@@ -43,14 +44,13 @@ def _json_error(message, status=400, code=""):
 def _customer_json(view):
     """customer_required for fetch() endpoints: a JSON 401 instead of a redirect."""
 
+    @wraps(view)
     def wrapper(request, *args, **kwargs):
         user = request.user
         if user.is_authenticated and request.bank is not None and user.bank_id == request.bank.id:
             return view(request, *args, **kwargs)
         return _json_error(_("로그인이 필요합니다. 다시 로그인해 주세요."), status=401)
 
-    wrapper.__name__ = view.__name__
-    wrapper.__doc__ = view.__doc__
     return wrapper
 
 
@@ -256,7 +256,9 @@ def transfer_receipt_view(request, reference):
 def transfer_evidence_view(request, reference):
     """The receipt's evidence: CMS SignedData that `openssl cms -verify` checks."""
     record = _own_transfer(request, reference)
-    if not record.signed:
+    # The .p7s carries a PKCS#1 v1.5 SignerInfo; a PSS signature (the stronger
+    # profile) has no p7s yet: the signed text and certificate remain.
+    if not record.signed or record.signature_scheme != "pkcs1v15":
         raise Http404()
     p7s = evidence.signed_data(
         content=bytes(record.signed_bytes),

@@ -169,9 +169,10 @@ def certificate_check(*, certificate_der: bytes, bank, request=None, now=None) -
     return leaf, record
 
 
-def _signature_valid(public_key, signature: bytes, data: bytes) -> bool:
-    """RSASSA-PKCS1-v1_5/SHA-256 (what NPKI tools and WebCrypto make) and,
-    where enabled, RSASSA-PSS/SHA-256 for the stronger profile."""
+def _signature_scheme(public_key, signature: bytes, data: bytes) -> str | None:
+    """The accepted scheme a valid signature uses, or None: RSASSA-PKCS1-v1_5/SHA-256
+    (what NPKI tools and WebCrypto make) and, where enabled, RSASSA-PSS/SHA-256
+    for the stronger profile."""
     schemes = {
         "pkcs1v15": padding.PKCS1v15(),
         "pss": padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.AUTO),
@@ -179,10 +180,14 @@ def _signature_valid(public_key, signature: bytes, data: bytes) -> bool:
     for name in settings.CERTBANK_SIGNATURE_SCHEMES:
         try:
             public_key.verify(signature, data, schemes[name], hashes.SHA256())
-            return True
+            return name
         except InvalidSignature:
             continue
-    return False
+    return None
+
+
+def _signature_valid(public_key, signature: bytes, data: bytes) -> bool:
+    return _signature_scheme(public_key, signature, data) is not None
 
 
 def signature_verify(*, leaf: x509.Certificate, signature: bytes, challenge: Challenge, bank, request=None) -> None:
@@ -302,16 +307,6 @@ def transfer_signature_verify(
 
 
 def signature_scheme(*, certificate_der: bytes, signature: bytes, data: bytes) -> str | None:
-    """Which accepted scheme ("pkcs1v15" or "pss") a verified signature uses."""
-    public_key = x509.load_der_x509_certificate(certificate_der).public_key()
-    for name in settings.CERTBANK_SIGNATURE_SCHEMES:
-        scheme = {
-            "pkcs1v15": padding.PKCS1v15(),
-            "pss": padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.AUTO),
-        }[name]
-        try:
-            public_key.verify(signature, data, scheme, hashes.SHA256())
-            return name
-        except InvalidSignature:
-            continue
-    return None
+    """Which accepted scheme ("pkcs1v15" or "pss") a stored signature uses, or
+    None when it does not verify (receipts and the staff console check again)."""
+    return _signature_scheme(x509.load_der_x509_certificate(certificate_der).public_key(), signature, data)

@@ -115,3 +115,63 @@ def test_concurrent_random_transfers_keep_the_books_exact(make_customer, banks, 
     with_fee = Transfer.objects.filter(fee__gt=0).count()
     assert LedgerEntry.objects.exclude(description="신규가입 축하금").count() == 2 * transfers + 2 * with_fee
     assert DepositAccount.objects.aggregate(s=Sum("balance"))["s"] == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_signed_challenge_submitted_at_once_pays_once(holder, make_customer):
+    """A double click, or a replay racing the original: one transfer, and
+    every request that succeeds gets that same transfer back."""
+    from django.utils import timezone
+
+    from banking.services import TransferDraft, transfer_challenge_create, transfer_signed
+    from certificates.exceptions import CertificateRefused
+    from tests.certificates.conftest import SESSION, sign
+
+    to = make_customer(
+        bank_code="903", login_id="chulsoo", name="이철수", rrn="850720-1456782", phone="01034567890", deposit=0
+    ).deposit_accounts.get()
+    draft = TransferDraft(
+        from_account_id=holder.customer.deposit_accounts.get().pk,
+        to_bank_code="903",
+        to_number=to.number,
+        amount=10_000,
+        memo_mine="",
+        memo_theirs="",
+        at=timezone.now(),
+    )
+    challenge = transfer_challenge_create(customer=holder.customer, bank=holder.customer.bank, session_key=SESSION, draft=draft)
+    signature = sign(holder.key, bytes(challenge.to_sign))
+    barrier = threading.Barrier(4)
+    results, refusals, errors = [], [], []
+
+    def submit():
+        try:
+            barrier.wait()
+            record, _replayed = transfer_signed(
+                customer=holder.customer,
+                bank=holder.customer.bank,
+                draft=draft,
+                session_key=SESSION,
+                token=challenge.token,
+                certificate_der=holder.der,
+                signature=signature,
+            )
+            results.append(record.pk)
+        except CertificateRefused as exc:
+            refusals.append(exc.reason)
+        except Exception as exc:  # reported below
+            errors.append(repr(exc))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=submit) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert Transfer.objects.count() == 1
+    assert set(results) == {Transfer.objects.get().pk}
+    assert len(results) + len(refusals) == 4
+    assert DepositAccount.objects.get(pk=to.pk).balance == 10_000
