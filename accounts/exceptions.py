@@ -78,3 +78,13 @@ class OtpCodeInvalid(AccountsError):
 
 class OtpThrottled(AccountsError):
     message = _("OTP 인증번호를 여러 번 잘못 입력했습니다. 잠시 후 다시 시도해 주세요.")
+
+
+class DeviceLimitReached(AccountsError):
+    def __init__(self, limit: int):
+        self.limit = limit
+        super().__init__(_("단말기는 %(n)d대까지 지정할 수 있습니다. 쓰지 않는 단말기를 먼저 해제해 주세요.") % {"n": limit})
+
+
+class DeviceAlreadyDesignated(AccountsError):
+    message = _("이 단말기는 이미 지정되어 있습니다.")

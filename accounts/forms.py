@@ -236,3 +236,8 @@ class NewPasswordForm(forms.Form):
 
 class OtpConfirmForm(forms.Form):
     code = CodeField(label=_("OTP 인증번호"))
+
+
+class DeviceDesignateForm(forms.Form):
+    name = forms.CharField(label=_("단말기 이름"), max_length=40, required=False, help_text=_("예: 집 PC, 회사 노트북"))
+    code = CodeField(label=_("SMS 인증번호"))

@@ -182,3 +182,29 @@ class SmsMessage(models.Model):
 
     def __str__(self):
         return f"{mask_phone(self.phone)} {self.created_at:%H:%M:%S}"
+
+
+class DesignatedDevice(models.Model):
+    """단말기 지정: a browser the customer designated for transfers (at most
+    CERTBANK_DESIGNATED_DEVICES_MAX). Transfers of 3,000,000원 or more a day
+    from any other device need the extra SMS check (DESIGN.md §1).
+
+    Only the digest of the device token is kept (accounts.device)."""
+
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("고객"), on_delete=models.CASCADE, related_name="designated_devices"
+    )
+    token_digest = models.CharField(max_length=64, editable=False)
+    name = models.CharField(_("단말기 이름"), max_length=40)
+    created_at = models.DateTimeField(_("지정일시"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("지정 단말기")
+        verbose_name_plural = _("지정 단말기")
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "token_digest"], name="device_designated_once_per_customer"),
+        ]
+
+    def __str__(self):
+        return self.name

@@ -17,8 +17,11 @@ from django.utils.translation import gettext as _
 from django_otp.models import VerifyNotAllowed
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts.device import device_digest
 from accounts.exceptions import (
     AlreadyCustomer,
+    DeviceAlreadyDesignated,
+    DeviceLimitReached,
     IdentityLocked,
     IdentityMismatch,
     InvalidCredentials,
@@ -32,7 +35,7 @@ from accounts.exceptions import (
     SmsCodeThrottled,
     SmsCooldown,
 )
-from accounts.models import Customer, PhoneDevice
+from accounts.models import Customer, DesignatedDevice, PhoneDevice
 from accounts.notify import notify_customer
 from accounts.rrn import RRN
 from accounts.sms import sms_send
@@ -441,3 +444,48 @@ def otp_enrolment_confirm(*, customer: Customer, code: str, request=None) -> TOT
             body=_("OTP가 등록되었습니다. 본인이 아니면 즉시 고객센터로 연락해 주세요."),
         )
     return device
+
+
+# --- 단말기 지정 (designated devices) ----------------------------------------------------------
+
+
+def designated_devices(*, customer: Customer):
+    return DesignatedDevice.objects.filter(customer=customer)
+
+
+def device_designate(*, customer: Customer, device_token: str, name: str, code: str, request=None) -> DesignatedDevice:
+    """Designate this browser after the SMS code (at most CERTBANK_DESIGNATED_DEVICES_MAX)."""
+    digest = device_digest(device_token)
+    if DesignatedDevice.objects.filter(customer=customer, token_digest=digest).exists():
+        raise DeviceAlreadyDesignated()
+    limit = settings.CERTBANK_DESIGNATED_DEVICES_MAX
+    if DesignatedDevice.objects.filter(customer=customer).count() >= limit:
+        raise DeviceLimitReached(limit)
+    sms_code_verify(customer=customer, code=code, request=request)
+    with transaction.atomic():
+        # The customer row serialises two designations racing for the last slot.
+        Customer.objects.select_for_update().get(pk=customer.pk)
+        if DesignatedDevice.objects.filter(customer=customer).count() >= limit:
+            raise DeviceLimitReached(limit)
+        device, created = DesignatedDevice.objects.get_or_create(
+            customer=customer, token_digest=digest, defaults={"name": (name or "").strip()[:40] or _("이 단말기")}
+        )
+        if not created:
+            raise DeviceAlreadyDesignated()
+        audit_record(action=Action.DEVICE_DESIGNATED, customer=customer, bank=customer.bank, request=request, device=device.pk)
+        notify_customer(
+            customer=customer,
+            subject=_("단말기가 지정되었습니다"),
+            body=_("이체용 단말기 '%(name)s'이(가) 지정되었습니다. 본인이 아니면 즉시 은행에 신고하세요.")
+            % {"name": device.name},
+        )
+    return device
+
+
+def device_release(*, customer: Customer, pk: int, request=None) -> bool:
+    # SECURITY: scoped to the customer: another customer's device id does nothing.
+    with transaction.atomic():
+        deleted, _rows = DesignatedDevice.objects.filter(customer=customer, pk=pk).delete()
+        if deleted:
+            audit_record(action=Action.DEVICE_RELEASED, customer=customer, bank=customer.bank, request=request, device=pk)
+    return bool(deleted)

@@ -2,6 +2,7 @@
 
 import base64
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout
 from django.http import JsonResponse
@@ -17,8 +18,17 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import services
 from accounts.decorators import customer_required, demo_only
+from accounts.device import device_digest
 from accounts.exceptions import AccountsError, SmsCodeInvalid
-from accounts.forms import LoginForm, NewPasswordForm, OtpConfirmForm, SignupForm, SignupVerifyForm, UnlockForm
+from accounts.forms import (
+    DeviceDesignateForm,
+    LoginForm,
+    NewPasswordForm,
+    OtpConfirmForm,
+    SignupForm,
+    SignupVerifyForm,
+    UnlockForm,
+)
 from accounts.models import Customer, SmsMessage, format_phone
 from accounts.qr import qr_svg
 from audit.models import Action
@@ -236,3 +246,52 @@ def demo_otp_view(request):
         totp.time = now
         context.update(code=f"{totp.token():0{device.digits}d}", seconds_left=int(device.step - (now - device.t0) % device.step))
     return render(request, "accounts/demo_otp.html", context)
+
+
+@customer_required
+@sensitive_post_parameters("code")
+def devices_view(request):
+    """단말기 지정: list, designate this browser (SMS code), release."""
+    form = DeviceDesignateForm(request.POST or None)
+    action = request.POST.get("action") if request.method == "POST" else None
+    if action == "send":
+        try:
+            services.sms_code_send(customer=request.user, reason="단말기 지정", request=request)
+            messages.success(request, _("인증번호를 보냈습니다."))
+        except AccountsError as exc:
+            messages.error(request, exc.message)
+        return redirect("accounts:devices", bank=request.bank.slug)
+    if action == "designate" and form.is_valid():
+        try:
+            services.device_designate(
+                customer=request.user,
+                device_token=request.device_token,
+                name=form.cleaned_data["name"],
+                code=form.cleaned_data["code"],
+                request=request,
+            )
+        except AccountsError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("이 단말기를 지정했습니다."))
+            return redirect("accounts:devices", bank=request.bank.slug)
+    devices = list(services.designated_devices(customer=request.user))
+    here = device_digest(request.device_token)
+    context = {
+        "form": form,
+        "devices": devices,
+        "this_designated": any(device.token_digest == here for device in devices),
+        "this_digest": here,
+        "limit": settings.CERTBANK_DESIGNATED_DEVICES_MAX,
+        "sms_threshold": settings.CERTBANK_TRANSFER_SMS_DAILY_THRESHOLD,
+        "phone": request.user.masked_phone,
+    }
+    return render(request, "accounts/devices.html", context)
+
+
+@require_POST
+@customer_required
+def device_release_view(request, pk):
+    if services.device_release(customer=request.user, pk=pk, request=request):
+        messages.success(request, _("단말기 지정을 해제했습니다."))
+    return redirect("accounts:devices", bank=request.bank.slug)

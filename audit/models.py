@@ -56,6 +56,10 @@ class Action(models.TextChoices):
     CLOUD_PIN_FAILED = "cloud_pin_failed", _("금융인증서 PIN 오류")
     CLOUD_LOCKED = "cloud_locked", _("금융인증서 잠금")
     CLOUD_PIN_CHANGED = "cloud_pin_changed", _("금융인증서 PIN 변경")
+    TRANSFER_COMPLETED = "transfer_completed", _("계좌이체")
+    TRANSFER_REFUSED = "transfer_refused", _("계좌이체 거절")
+    DEVICE_DESIGNATED = "device_designated", _("단말기 지정")
+    DEVICE_RELEASED = "device_released", _("단말기 지정 해제")
 
 
 # The `prev_hash` of the first row: there is no row before it.

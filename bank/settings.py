@@ -233,3 +233,23 @@ CERTBANK_CLOUD_PIN_ITERATIONS = env_int("CERTBANK_CLOUD_PIN_ITERATIONS", 100_000
 CERTBANK_CLOUD_MAX_PIN_FAILURES = 5
 CERTBANK_CLOUD_MAX_DEVICES = 5
 CERTBANK_CLOUD_RENEWAL_DAYS = 30
+
+# Transfers (계좌이체, DESIGN.md §1 "Transfer limits"): whole won.
+# Limits per security grade: (per transfer, per day).
+CERTBANK_TRANSFER_LIMITS = {
+    "otp": (
+        env_int("CERTBANK_TRANSFER_LIMIT_OTP_ONCE", 100_000_000),
+        env_int("CERTBANK_TRANSFER_LIMIT_OTP_DAY", 500_000_000),
+    ),
+    "basic": (
+        env_int("CERTBANK_TRANSFER_LIMIT_BASIC_ONCE", 10_000_000),
+        env_int("CERTBANK_TRANSFER_LIMIT_BASIC_DAY", 50_000_000),
+    ),
+}
+# 타행 이체 수수료 (당행 이체 is free), paid into the sending bank's internal account.
+CERTBANK_TRANSFER_FEE_OTHER_BANK = env_int("CERTBANK_TRANSFER_FEE_OTHER_BANK", 500)
+# OTP holders enter their OTP code for a transfer above this amount.
+CERTBANK_TRANSFER_OTP_THRESHOLD = env_int("CERTBANK_TRANSFER_OTP_THRESHOLD", 1_000_000)
+# From a device that is not designated, reaching this much in a day needs the extra SMS check.
+CERTBANK_TRANSFER_SMS_DAILY_THRESHOLD = env_int("CERTBANK_TRANSFER_SMS_DAILY_THRESHOLD", 3_000_000)
+CERTBANK_DESIGNATED_DEVICES_MAX = 5

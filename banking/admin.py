@@ -1,7 +1,12 @@
 from django.contrib import admin
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from bank.admin_site import ReadOnlyAdmin, staff_site
-from banking.models import Bank, DepositAccount, LedgerEntry
+from banking.models import Bank, DepositAccount, LedgerEntry, Transfer
+from certificates import challenges
 
 
 @admin.register(Bank, site=staff_site)
@@ -39,3 +44,127 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
     search_fields = ["account__number", "description", "counterparty", "movement"]
     list_select_related = ["account", "account__bank"]
     date_hierarchy = "created_at"
+
+
+class AmountRangeFilter(admin.SimpleListFilter):
+    title = _("이체금액")
+    parameter_name = "amount_range"
+    RANGES = {
+        "lt1m": (None, 1_000_000),
+        "1m-3m": (1_000_000, 3_000_000),
+        "3m-10m": (3_000_000, 10_000_000),
+        "ge10m": (10_000_000, None),
+    }
+
+    def lookups(self, request, model_admin):
+        return [
+            ("lt1m", _("100만원 미만")),
+            ("1m-3m", _("100만원 ~ 300만원")),
+            ("3m-10m", _("300만원 ~ 1,000만원")),
+            ("ge10m", _("1,000만원 이상")),
+        ]
+
+    def queryset(self, request, queryset):
+        low, high = self.RANGES.get(self.value(), (None, None))
+        if low is not None:
+            queryset = queryset.filter(amount__gte=low)
+        if high is not None:
+            queryset = queryset.filter(amount__lt=high)
+        return queryset
+
+
+@admin.register(Transfer, site=staff_site)
+class TransferAdmin(ReadOnlyAdmin):
+    """계좌이체 as staff see them: searchable, read-only, with the evidence."""
+
+    list_display = [
+        "created_at",
+        "customer",
+        "from_number",
+        "to_bank",
+        "to_number",
+        "amount_won",
+        "fee",
+        "signed_mark",
+    ]
+    list_filter = ["from_account__bank", "to_bank", "created_at", AmountRangeFilter]
+    # Customer (name, login ID), account numbers, transfer number; an amount
+    # typed as digits (with or without separators) matches exactly.
+    search_fields = ["customer__name", "customer__login_id", "from_account__number", "to_account__number", "=reference"]
+    search_help_text = _("고객 이름·아이디, 계좌번호, 이체 번호 또는 금액(숫자)으로 찾습니다.")
+    list_select_related = ["customer", "from_account__bank", "to_account__bank", "to_bank"]
+    date_hierarchy = "created_at"
+    fields = [
+        "reference",
+        "created_at",
+        "status",
+        "customer",
+        "from_account",
+        "to_bank",
+        "to_account",
+        "recipient_name",
+        "amount",
+        "fee",
+        "memo_mine",
+        "memo_theirs",
+        "signed_text_display",
+        "signer_certificate_display",
+        "verification_display",
+        "verified_at",
+    ]
+    readonly_fields = fields
+
+    def get_search_results(self, request, queryset, search_term):
+        digits = search_term.replace(",", "").replace("원", "").strip()
+        if digits.isdigit() and len(digits) <= 13 and not digits.startswith("0"):
+            by_amount = queryset.filter(amount=int(digits))
+            others, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+            return others | by_amount, may_have_duplicates
+        return super().get_search_results(request, queryset, search_term)
+
+    @admin.display(description=_("출금계좌"), ordering="from_account__number")
+    def from_number(self, obj):
+        return obj.from_account.display_number
+
+    @admin.display(description=_("입금계좌"), ordering="to_account__number")
+    def to_number(self, obj):
+        return obj.to_account.display_number
+
+    @admin.display(description=_("이체금액"), ordering="amount")
+    def amount_won(self, obj):
+        return f"{obj.amount:,}원"
+
+    @admin.display(description=_("전자서명"), boolean=True)
+    def signed_mark(self, obj):
+        return obj.signed
+
+    @admin.display(description=_("서명 원문"))
+    def signed_text_display(self, obj):
+        if not obj.signed:
+            return "-"
+        return format_html('<pre class="staff-signed-text">{}</pre>', obj.signed_text)
+
+    @admin.display(description=_("서명 인증서"))
+    def signer_certificate_display(self, obj):
+        certificate = obj.signer_certificate
+        if certificate is None:
+            return "-"
+        url = reverse("admin:certificates_certificate_change", args=[certificate.pk])
+        return format_html(
+            '<a href="{}">{}</a> · {} · {}', url, certificate.subject, certificate.serial, certificate.get_status_display()
+        )
+
+    @admin.display(description=_("서명 검증 결과"))
+    def verification_display(self, obj):
+        """Checked again now, over the stored bytes, with the stored certificate."""
+        if not obj.signed:
+            return _("전자서명 없음")
+        scheme = challenges.signature_scheme(
+            certificate_der=bytes(obj.signer_certificate.der), signature=bytes(obj.signature), data=bytes(obj.signed_bytes)
+        )
+        if scheme is None:
+            return _("검증 실패: 저장된 서명이 원문과 맞지 않습니다")
+        return _("검증됨 (%(scheme)s, 거래 시 검증 %(at)s)") % {
+            "scheme": {"pkcs1v15": "RSASSA-PKCS1-v1_5/SHA-256", "pss": "RSASSA-PSS/SHA-256"}[scheme],
+            "at": timezone.localtime(obj.verified_at).strftime("%Y-%m-%d %H:%M:%S"),
+        }

@@ -26,3 +26,64 @@ class InvalidAmount(BankingError):
 
 class InsufficientFunds(BankingError):
     message = _("잔액이 부족합니다.")
+
+
+def _won(amount: int) -> str:
+    return f"{amount:,}원"
+
+
+class RecipientNotFound(BankingError):
+    message = _("입금계좌를 찾을 수 없습니다. 입금은행과 계좌번호를 확인해 주세요.")
+
+
+class SameAccount(BankingError):
+    message = _("출금계좌와 입금계좌가 같습니다. 다른 입금계좌를 입력해 주세요.")
+
+
+class WithdrawalAccountInvalid(BankingError):
+    message = _("출금할 수 없는 계좌입니다. 본인의 이 은행 계좌를 선택해 주세요.")
+
+
+class InsufficientFundsForTransfer(InsufficientFunds):
+    def __init__(self, *, needed: int, available: int):
+        self.needed, self.available = needed, available
+        super().__init__(
+            _("잔액이 부족합니다. 수수료를 포함해 %(needed)s이 필요하고, 출금 가능 금액은 %(available)s입니다.")
+            % {"needed": _won(needed), "available": _won(available)}
+        )
+
+
+class TransferLimitExceeded(BankingError):
+    """Over the per-transfer limit of the customer's security grade."""
+
+    def __init__(self, *, limit: int):
+        self.limit = limit
+        super().__init__(_("1회 이체한도를 초과했습니다. 한 번에 %(limit)s까지 이체할 수 있습니다.") % {"limit": _won(limit)})
+
+
+class DailyLimitExceeded(BankingError):
+    """Over the per-day limit: says how much is left today."""
+
+    def __init__(self, *, limit: int, remaining: int):
+        self.limit, self.remaining = limit, remaining
+        super().__init__(_("1일 이체한도를 초과했습니다. 오늘 남은 한도는 %(remaining)s입니다.") % {"remaining": _won(remaining)})
+
+
+class OtpRequired(BankingError):
+    message = _("이 금액을 이체하려면 OTP 인증번호를 입력해 주세요.")
+
+
+class ExtraAuthRequired(BankingError):
+    def __init__(self, *, threshold: int):
+        self.threshold = threshold
+        super().__init__(
+            _(
+                "오늘 이체 누적금액이 %(threshold)s 이상이 되어, 지정하지 않은 단말기에서는 SMS 추가 인증이 필요합니다. "
+                "인증번호를 받아 입력해 주세요."
+            )
+            % {"threshold": _won(threshold)}
+        )
+
+
+class TransferTextMismatch(BankingError):
+    message = _("서명한 이체 내용이 확인 화면과 다릅니다. 처음부터 다시 진행해 주세요.")

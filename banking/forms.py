@@ -48,3 +48,67 @@ class HistoryFilterForm(forms.Form):
                 raise forms.ValidationError(self.error_messages["span"], code="span")
         cleaned["period"] = period
         return cleaned
+
+
+class WonField(forms.IntegerField):
+    """Whole won; accepts what a customer types: 50,000 / 50000원."""
+
+    def to_python(self, value):
+        if isinstance(value, str):
+            value = value.replace(",", "").replace("원", "").strip()
+        return super().to_python(value)
+
+
+class TransferForm(forms.Form):
+    """계좌이체 입력: the shape of the input; the rules are banking.services'."""
+
+    error_messages = {
+        "account_number": _("계좌번호는 숫자와 하이픈(-)으로 입력해 주세요."),
+    }
+
+    from_account = forms.TypedChoiceField(label=_("출금계좌"), coerce=int)
+    to_bank = forms.ChoiceField(label=_("입금은행"))
+    to_number = forms.CharField(
+        label=_("입금계좌번호"),
+        max_length=20,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "placeholder": _("'-' 없이 입력 가능")}),
+    )
+    amount = WonField(
+        label=_("이체금액"),
+        min_value=1,
+        max_value=10**12,
+        error_messages={"min_value": _("이체금액은 1원 이상이어야 합니다."), "invalid": _("이체금액은 숫자로 입력해 주세요.")},
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "data-amount-input": ""}),
+    )
+    memo_mine = forms.CharField(label=_("내 통장 표시"), max_length=20, required=False, help_text=_("20자 이내"))
+    memo_theirs = forms.CharField(label=_("받는 분 통장 표시"), max_length=20, required=False, help_text=_("20자 이내"))
+
+    def __init__(self, *args, accounts, banks, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["from_account"].choices = [
+            (account.pk, f"{account.product_name} {account.display_number} ({account.balance:,}원)") for account in accounts
+        ]
+        self.fields["to_bank"].choices = [(bank.code, f"{bank.name} ({bank.code})") for bank in banks]
+
+    def clean_to_number(self):
+        value = self.cleaned_data["to_number"].strip()
+        digits = value.replace("-", "").replace(" ", "")
+        if not digits.isascii() or not digits.isdigit():
+            raise forms.ValidationError(self.error_messages["account_number"], code="account_number")
+        return digits
+
+    def clean_memo_mine(self):
+        return self.cleaned_data["memo_mine"].strip()
+
+    def clean_memo_theirs(self):
+        return self.cleaned_data["memo_theirs"].strip()
+
+
+class TransferApprovalForm(forms.Form):
+    """The signed request: the challenge, the certificate and signature (base64), codes."""
+
+    challenge = forms.CharField(max_length=64)
+    certificate = forms.CharField(max_length=8192 * 4 // 3 + 4)
+    signature = forms.CharField(max_length=1024 * 4 // 3 + 4)
+    otp_code = forms.CharField(max_length=6, required=False)
+    sms_code = forms.CharField(max_length=6, required=False)

@@ -1,3 +1,5 @@
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -109,3 +111,110 @@ class LedgerEntry(models.Model):
     @property
     def signed_amount(self) -> int:
         return self.amount if self.direction == self.Direction.CREDIT else -self.amount
+
+
+class Transfer(models.Model):
+    """One completed 계좌이체, with the evidence that the customer approved it.
+
+    Written only by banking.services.transfer, in the same transaction as
+    its ledger rows. A signed transfer keeps the exact bytes signed (a copy
+    of its challenge's text), the signature and the signer's certificate;
+    the one-to-one link to the challenge makes the database itself refuse
+    a second transfer paid with the same signature.
+    """
+
+    class Status(models.TextChoices):
+        COMPLETED = "completed", _("이체 완료")
+
+    reference = models.UUIDField(_("이체 번호"), default=uuid.uuid4, unique=True, editable=False)
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("보낸 고객"), on_delete=models.PROTECT, related_name="transfers"
+    )
+    from_account = models.ForeignKey(
+        DepositAccount, verbose_name=_("출금계좌"), on_delete=models.PROTECT, related_name="outgoing_transfers"
+    )
+    to_account = models.ForeignKey(
+        DepositAccount, verbose_name=_("입금계좌"), on_delete=models.PROTECT, related_name="incoming_transfers"
+    )
+    to_bank = models.ForeignKey(Bank, verbose_name=_("입금은행"), on_delete=models.PROTECT, related_name="+")
+    amount = models.BigIntegerField(_("이체금액"))
+    fee = models.BigIntegerField(_("수수료"), default=0)
+    memo_mine = models.CharField(_("내 통장 표시"), max_length=20, blank=True)
+    memo_theirs = models.CharField(_("받는 분 통장 표시"), max_length=20, blank=True)
+    recipient_name = models.CharField(_("받는 분"), max_length=40)  # masked: 홍*동
+    status = models.CharField(_("상태"), max_length=12, choices=Status.choices, default=Status.COMPLETED)
+    movement = models.UUIDField(_("거래 번호"))
+    created_at = models.DateTimeField(_("이체일시"), default=timezone.now, db_index=True)
+    # Evidence of the customer's approval (DESIGN.md §3 "Receipts").
+    challenge = models.OneToOneField(
+        "certificates.Challenge",
+        verbose_name=_("서명 요청"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="transfer",
+    )
+    signed_bytes = models.BinaryField(_("서명 원문"), blank=True, default=b"", editable=False)
+    signature = models.BinaryField(_("전자서명"), blank=True, default=b"", editable=False)
+    signature_scheme = models.CharField(_("서명 방식"), max_length=10, blank=True)
+    signer_certificate = models.ForeignKey(
+        "certificates.Certificate",
+        verbose_name=_("서명 인증서"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="signed_transfers",
+    )
+    verified_at = models.DateTimeField(_("서명 검증 일시"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("계좌이체")
+        verbose_name_plural = _("계좌이체")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["customer", "created_at"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="transfer_amount_positive"),
+            models.CheckConstraint(condition=Q(fee__gte=0), name="transfer_fee_not_negative"),
+            models.CheckConstraint(condition=~Q(from_account=models.F("to_account")), name="transfer_between_two_accounts"),
+            # A signed transfer carries all of its evidence, or none of it.
+            models.CheckConstraint(
+                condition=Q(challenge__isnull=True, signer_certificate__isnull=True, verified_at__isnull=True)
+                | Q(challenge__isnull=False, signer_certificate__isnull=False, verified_at__isnull=False),
+                name="transfer_evidence_complete",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.created_at:%Y-%m-%d} {self.amount:,}원 → {self.recipient_name}"
+
+    @property
+    def signed(self) -> bool:
+        return self.challenge_id is not None
+
+    @property
+    def signed_text(self) -> str:
+        return bytes(self.signed_bytes).decode("utf-8")
+
+    @property
+    def total(self) -> int:
+        return self.amount + self.fee
+
+
+class FavouriteRecipient(models.Model):
+    """자주 쓰는 계좌: a receiving account the customer saved to fill the form."""
+
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("고객"), on_delete=models.CASCADE, related_name="favourite_recipients"
+    )
+    account = models.ForeignKey(DepositAccount, verbose_name=_("계좌"), on_delete=models.CASCADE, related_name="+")
+    nickname = models.CharField(_("별칭"), max_length=20, blank=True)
+    created_at = models.DateTimeField(_("등록일시"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("자주 쓰는 계좌")
+        verbose_name_plural = _("자주 쓰는 계좌")
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["customer", "account"], name="favourite_once_per_customer")]
+
+    def __str__(self):
+        return self.nickname or str(self.account)

@@ -5,7 +5,7 @@ import datetime
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from banking.models import DepositAccount, LedgerEntry
+from banking.models import DepositAccount, FavouriteRecipient, LedgerEntry, Transfer
 
 
 def customer_accounts(*, customer, bank) -> QuerySet[DepositAccount]:
@@ -31,3 +31,26 @@ def account_entries(
     if direction in (LedgerEntry.Direction.DEBIT, LedgerEntry.Direction.CREDIT):
         entries = entries.filter(direction=direction)
     return entries.order_by("-created_at", "-id")
+
+
+def favourite_recipients(*, customer) -> QuerySet[FavouriteRecipient]:
+    return FavouriteRecipient.objects.filter(customer=customer).select_related("account__bank", "account__owner")
+
+
+def recent_recipients(*, customer, limit: int = 5) -> list[Transfer]:
+    """The latest transfer to each of the last `limit` distinct receiving accounts."""
+    seen, recent = set(), []
+    for record in (
+        Transfer.objects.filter(customer=customer).select_related("to_account__bank").order_by("-created_at", "-id")[:50]
+    ):
+        if record.to_account_id in seen:
+            continue
+        seen.add(record.to_account_id)
+        recent.append(record)
+        if len(recent) == limit:
+            break
+    return recent
+
+
+def customer_transfers(*, customer, bank) -> QuerySet[Transfer]:
+    return Transfer.objects.filter(customer=customer, from_account__bank=bank).select_related("to_bank", "to_account__bank")

@@ -7,19 +7,47 @@ ledger rows per movement. The sum of a customer account's entries always
 equals its balance.
 """
 
+import datetime
 import uuid
+import zoneinfo
+from dataclasses import asdict, dataclass
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.crypto import digests_match, keyed_digest
+from accounts.device import device_digest
+from accounts.models import DesignatedDevice
+from accounts.notify import notify_customer
 from audit.models import Action
 from audit.services import audit_record
 from banking import accountnumbers
-from banking.exceptions import AccountPinInvalid, AccountPinLocked, InsufficientFunds, InvalidAmount
-from banking.models import Bank, DepositAccount, LedgerEntry
+from banking.exceptions import (
+    AccountPinInvalid,
+    AccountPinLocked,
+    BankingError,
+    DailyLimitExceeded,
+    ExtraAuthRequired,
+    InsufficientFunds,
+    InsufficientFundsForTransfer,
+    InvalidAmount,
+    OtpRequired,
+    RecipientNotFound,
+    SameAccount,
+    TransferLimitExceeded,
+    TransferTextMismatch,
+    WithdrawalAccountInvalid,
+)
+from banking.models import Bank, DepositAccount, FavouriteRecipient, LedgerEntry, Transfer
+from banking.templatetags.money import korean_number
+from certificates import challenges
+from certificates.exceptions import CertificateRefused
+from certificates.models import Certificate, Challenge
 
 PIN_PURPOSE = "account-pin"
 DEMAND_DEPOSIT_NAME = "입출금 자유예금"
@@ -195,3 +223,436 @@ def welcome_deposit(*, account: DepositAccount, amount: int, request=None) -> uu
         credit_counterparty=account.bank.name_ko,
         request=request,
     )
+
+
+# --- Transfers (계좌이체) ----------------------------------------------------------------------------
+#
+# `transfer` is the one function that moves a customer's money to another
+# account (DESIGN.md §2); `transfer_signed` is how the web flow calls it:
+# after the customer's signature over the review text, the OTP and the
+# extra SMS check. Amounts are whole won (int).
+
+_KST = datetime.timezone(datetime.timedelta(hours=9), "KST")
+SEOUL = zoneinfo.ZoneInfo("Asia/Seoul")
+
+
+@dataclass(frozen=True)
+class TransferEvidence:
+    """What proves the customer approved a transfer: a verified signature."""
+
+    challenge: Challenge
+    certificate: Certificate
+    signature: bytes
+    scheme: str
+    verified_at: datetime.datetime
+
+
+@dataclass(frozen=True)
+class TransferDraft:
+    """What the customer entered and saw on the review page."""
+
+    from_account_id: int
+    to_bank_code: str
+    to_number: str
+    amount: int
+    memo_mine: str
+    memo_theirs: str
+    at: datetime.datetime  # the 일시 on the review text
+
+    def as_session(self) -> dict:
+        data = asdict(self)
+        data["at"] = self.at.isoformat()
+        return data
+
+    @classmethod
+    def from_session(cls, data: dict) -> "TransferDraft":
+        values = dict(data)
+        values["at"] = datetime.datetime.fromisoformat(values["at"])
+        return cls(**values)
+
+
+def mask_name(name: str) -> str:
+    """수취인 조회 shows the recipient's name masked: 홍길동 → 홍*동, 이철 → 이*."""
+    name = (name or "").strip()
+    if len(name) <= 1:
+        return "*"
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+def transfer_grade(*, customer) -> str:
+    """The security grade for limits: OTP holders get the higher one."""
+    has_otp = TOTPDevice.objects.filter(user=customer, confirmed=True).exists()
+    return "otp" if has_otp else "basic"
+
+
+def transfer_limits(*, customer) -> tuple[int, int]:
+    """(per transfer, per day) for the customer's grade."""
+    once, day = settings.CERTBANK_TRANSFER_LIMITS[transfer_grade(customer=customer)]
+    return int(once), int(day)
+
+
+def transfer_fee(*, from_bank: Bank, to_bank: Bank) -> int:
+    return 0 if from_bank.pk == to_bank.pk else int(settings.CERTBANK_TRANSFER_FEE_OTHER_BANK)
+
+
+def _seoul_midnight(now: datetime.datetime) -> datetime.datetime:
+    return now.astimezone(SEOUL).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def transferred_today(*, customer, now: datetime.datetime | None = None) -> int:
+    """The customer's transfers today (Asia/Seoul calendar day), fees excluded."""
+    now = now or timezone.now()
+    total = Transfer.objects.filter(
+        customer=customer, status=Transfer.Status.COMPLETED, created_at__gte=_seoul_midnight(now), created_at__lte=now
+    ).aggregate(total=Sum("amount"))["total"]
+    return int(total or 0)
+
+
+def device_is_designated(*, customer, device_token: str) -> bool:
+    if not device_token:
+        return False
+    return DesignatedDevice.objects.filter(customer=customer, token_digest=device_digest(device_token)).exists()
+
+
+@dataclass(frozen=True)
+class TransferRequirements:
+    otp: bool  # the OTP code must be entered
+    sms: bool  # the extra SMS check must be passed
+
+
+def transfer_requirements(*, customer, amount: int, device_token: str, now=None) -> TransferRequirements:
+    """What a transfer of `amount` needs besides the certificate signature."""
+    otp = transfer_grade(customer=customer) == "otp" and amount > settings.CERTBANK_TRANSFER_OTP_THRESHOLD
+    reaches = transferred_today(customer=customer, now=now) + amount >= settings.CERTBANK_TRANSFER_SMS_DAILY_THRESHOLD
+    sms = reaches and not device_is_designated(customer=customer, device_token=device_token)
+    return TransferRequirements(otp=otp, sms=sms)
+
+
+def recipient_lookup(*, bank: Bank, number: str) -> DepositAccount:
+    """수취인 조회: the customer account with this number at `bank`."""
+    normalised = accountnumbers.normalise(number or "")
+    account = (
+        DepositAccount.objects.select_related("bank", "owner")
+        .filter(bank=bank, number=normalised, kind=DepositAccount.Kind.CUSTOMER)
+        .first()
+        if normalised
+        else None
+    )
+    # SECURITY: internal (fee, operating) accounts are never a recipient.
+    if account is None or account.owner is None or not account.owner.is_active:
+        raise RecipientNotFound()
+    return account
+
+
+def _limits_check(*, customer, amount: int, now) -> None:
+    once, day = transfer_limits(customer=customer)
+    if amount > once:
+        raise TransferLimitExceeded(limit=once)
+    today = transferred_today(customer=customer, now=now)
+    if today + amount > day:
+        raise DailyLimitExceeded(limit=day, remaining=max(0, day - today))
+
+
+def _amount_check(amount) -> None:
+    # SECURITY: integers only (no floats, no bools), strictly positive.
+    if type(amount) is not int or amount <= 0:
+        raise InvalidAmount()
+
+
+def _withdrawal_check(*, customer, from_account: DepositAccount) -> None:
+    # SECURITY: only the customer's own customer account at their own bank.
+    if (
+        from_account.owner_id != customer.pk
+        or from_account.kind != DepositAccount.Kind.CUSTOMER
+        or from_account.bank_id != customer.bank_id
+    ):
+        raise WithdrawalAccountInvalid()
+
+
+def transfer_preflight(*, customer, from_account: DepositAccount, to_account: DepositAccount, amount, now=None) -> int:
+    """The checks `transfer` makes, without moving money: so the form can say
+    at once that a limit or the balance does not allow it. Returns the fee."""
+    _amount_check(amount)
+    _withdrawal_check(customer=customer, from_account=from_account)
+    if from_account.pk == to_account.pk:
+        raise SameAccount()
+    _limits_check(customer=customer, amount=amount, now=now or timezone.now())
+    fee = transfer_fee(from_bank=from_account.bank, to_bank=to_account.bank)
+    balance = DepositAccount.objects.values_list("balance", flat=True).get(pk=from_account.pk)
+    if balance < amount + fee:
+        raise InsufficientFundsForTransfer(needed=amount + fee, available=balance)
+    return fee
+
+
+def transfer(
+    *,
+    customer,
+    from_account: DepositAccount,
+    to_account: DepositAccount,
+    amount: int,
+    memo_mine: str = "",
+    memo_theirs: str = "",
+    evidence: TransferEvidence | None = None,
+    request=None,
+) -> Transfer:
+    """Move `amount` won (and the 타행 fee) out of the customer's account.
+
+    One transaction: the customer row is locked first (so two transfers of
+    one customer cannot both pass the daily limit), then every account
+    involved (sender, recipient, fee account) in primary-key order, before
+    any ledger row or audit row is written. The recipient is credited in
+    the same transaction; the fee lands in the sending bank's internal
+    account. Each movement is two ledger rows (ledger_move).
+    """
+    _amount_check(amount)
+    if from_account.pk == to_account.pk:
+        raise SameAccount()
+    memo_mine, memo_theirs = (memo_mine or "")[:20], (memo_theirs or "")[:20]
+    with transaction.atomic():
+        locked_customer = get_user_model().objects.select_for_update().get(pk=customer.pk)
+        now = timezone.now()
+        fee_account = bank_internal_account(bank=from_account.bank)
+        fee = transfer_fee(from_bank=from_account.bank, to_bank=to_account.bank)
+        ids = sorted({from_account.pk, to_account.pk} | ({fee_account.pk} if fee else set()))
+        locked = {
+            a.pk: a
+            for a in DepositAccount.objects.select_for_update(of=("self",))
+            .select_related("bank", "owner")
+            .filter(pk__in=ids)
+            .order_by("pk")
+        }
+        sender, recipient = locked[from_account.pk], locked[to_account.pk]
+        _withdrawal_check(customer=locked_customer, from_account=sender)
+        # SECURITY: the recipient is a customer account (never a bank's own).
+        if recipient.kind != DepositAccount.Kind.CUSTOMER or recipient.owner is None:
+            raise RecipientNotFound()
+        _limits_check(customer=locked_customer, amount=amount, now=now)
+        if sender.balance < amount + fee:
+            raise InsufficientFundsForTransfer(needed=amount + fee, available=sender.balance)
+        description = "당행이체" if fee == 0 and sender.bank_id == recipient.bank_id else "타행이체"
+        movement = ledger_move(
+            debit_account=sender,
+            credit_account=recipient,
+            amount=amount,
+            description=description,
+            debit_counterparty=memo_mine or recipient.owner.name,
+            credit_counterparty=memo_theirs or locked_customer.name,
+            request=request,
+        )
+        if fee:
+            ledger_move(
+                debit_account=sender,
+                credit_account=locked[fee_account.pk],
+                amount=fee,
+                description="타행이체 수수료",
+                debit_counterparty="수수료",
+                credit_counterparty=locked_customer.name,
+                request=request,
+            )
+        record = Transfer.objects.create(
+            customer=locked_customer,
+            from_account=sender,
+            to_account=recipient,
+            to_bank=recipient.bank,
+            amount=amount,
+            fee=fee,
+            memo_mine=memo_mine,
+            memo_theirs=memo_theirs,
+            recipient_name=mask_name(recipient.owner.name),
+            movement=movement,
+            created_at=now,
+            challenge=evidence.challenge if evidence else None,
+            signed_bytes=bytes(evidence.challenge.to_sign) if evidence else b"",
+            signature=evidence.signature if evidence else b"",
+            signature_scheme=evidence.scheme if evidence else "",
+            signer_certificate=evidence.certificate if evidence else None,
+            verified_at=evidence.verified_at if evidence else None,
+        )
+        audit_record(
+            action=Action.TRANSFER_COMPLETED,
+            customer=locked_customer,
+            bank=sender.bank,
+            request=request,
+            reference=str(record.reference),
+            movement=str(movement),
+            debit=sender.number,
+            credit=recipient.number,
+            credit_bank=recipient.bank.code,
+            amount=amount,
+            fee=fee,
+            signed=evidence is not None,
+            serial=evidence.certificate.serial if evidence else "",
+        )
+        notify_customer(
+            customer=locked_customer,
+            subject=_("이체 완료"),
+            body=_("%(amount)s 이체 완료 (받는 분 %(name)s, 수수료 %(fee)s). 본인이 아니면 즉시 은행에 신고하세요.")
+            % {"amount": f"{amount:,}원", "name": record.recipient_name, "fee": f"{fee:,}원"},
+        )
+    return record
+
+
+def transfer_text(*, draft: TransferDraft, from_account: DepositAccount, to_account: DepositAccount, fee: int) -> str:
+    """The review text: exactly what the customer sees and signs (WYSIWYS)."""
+    return "\n".join(
+        [
+            f"[Certbank] {from_account.bank.name_ko} 계좌이체",
+            f"출금계좌: {from_account.bank.name_ko} {from_account.display_number}",
+            f"입금은행: {to_account.bank.name_ko}",
+            f"입금계좌: {to_account.display_number}",
+            f"받는분: {mask_name(to_account.owner.name)}",
+            f"금액: {draft.amount:,}원 ({korean_number(draft.amount)}원)",
+            f"수수료: {fee:,}원",
+            f"메모(내 통장): {draft.memo_mine}",
+            f"메모(받는 분 통장): {draft.memo_theirs}",
+            f"일시: {draft.at.astimezone(_KST):%Y-%m-%d %H:%M:%S} (KST)",
+        ]
+    )
+
+
+def transfer_draft_resolve(*, customer, draft: TransferDraft) -> tuple[DepositAccount, DepositAccount, int]:
+    """The accounts and fee of a draft, checked again as at the form step."""
+    from_account = (
+        DepositAccount.objects.select_related("bank").filter(pk=draft.from_account_id).first() if draft.from_account_id else None
+    )
+    if from_account is None:
+        raise WithdrawalAccountInvalid()
+    _withdrawal_check(customer=customer, from_account=from_account)
+    to_bank = Bank.objects.filter(code=draft.to_bank_code).first()
+    if to_bank is None:
+        raise RecipientNotFound()
+    to_account = recipient_lookup(bank=to_bank, number=draft.to_number)
+    if to_account.pk == from_account.pk:
+        raise SameAccount()
+    return from_account, to_account, transfer_fee(from_bank=from_account.bank, to_bank=to_bank)
+
+
+def transfer_challenge_create(*, customer, bank: Bank, session_key: str, draft: TransferDraft) -> Challenge:
+    """The signing challenge whose bytes are this draft's review text."""
+    from_account, to_account, fee = transfer_draft_resolve(customer=customer, draft=draft)
+    text = transfer_text(draft=draft, from_account=from_account, to_account=to_account, fee=fee)
+    return challenges.challenge_create(
+        purpose=Challenge.Purpose.TRANSFER, bank=bank, session_key=session_key, customer=customer, text=text
+    )
+
+
+def transfer_signed(
+    *,
+    customer,
+    bank: Bank,
+    draft: TransferDraft,
+    session_key: str,
+    token: str,
+    certificate_der: bytes,
+    signature: bytes,
+    otp_code: str = "",
+    sms_code: str = "",
+    device_token: str = "",
+    request=None,
+) -> tuple[Transfer, bool]:
+    """A transfer approved by the customer's certificate signature over the
+    review text of `draft`. Returns (transfer, replayed): a second request
+    with the same signed challenge gets the first one's transfer back and
+    moves no money.
+
+    Refusals (certificate, limits, OTP, SMS) are raised after the
+    transaction commits, so the consumed challenge, the OTP and SMS failure
+    counters and the audit rows survive the failed request (STYLE.md).
+    """
+    # Imported here: accounts.services imports this module.
+    from accounts.exceptions import AccountsError
+    from accounts.services import otp_verify, sms_code_verify
+
+    error = None
+    result = None
+    with transaction.atomic():
+        # SECURITY: requests carrying the same challenge queue on its row, so
+        # a double submit waits for the first and then finds its transfer.
+        held = (
+            Challenge.objects.select_for_update().filter(token=token, bank=bank).first() if token and len(token) <= 64 else None
+        )
+        if held is not None:
+            existing = Transfer.objects.filter(challenge=held, customer=customer).first()
+            if existing is not None:
+                return existing, True
+        try:
+            challenge, certificate = challenges.transfer_signature_verify(
+                bank=bank,
+                customer=customer,
+                session_key=session_key,
+                token=token,
+                certificate_der=certificate_der,
+                signature=signature,
+                request=request,
+            )
+            from_account, to_account, fee = transfer_draft_resolve(customer=customer, draft=draft)
+            expected = challenges.signed_text(
+                text=transfer_text(draft=draft, from_account=from_account, to_account=to_account, fee=fee),
+                token=challenge.token,
+            )
+            # SECURITY: what is paid is what was signed: the draft kept in the
+            # session renders to exactly the stored, signed bytes.
+            if bytes(challenge.to_sign) != expected.encode("utf-8"):
+                raise TransferTextMismatch()
+            needs = transfer_requirements(customer=customer, amount=draft.amount, device_token=device_token)
+            if needs.otp:
+                if not (otp_code or "").strip():
+                    raise OtpRequired()
+                otp_verify(customer=customer, code=otp_code, request=request)
+            if needs.sms:
+                if not (sms_code or "").strip():
+                    raise ExtraAuthRequired(threshold=settings.CERTBANK_TRANSFER_SMS_DAILY_THRESHOLD)
+                sms_code_verify(customer=customer, code=sms_code, request=request)
+            result = transfer(
+                customer=customer,
+                from_account=from_account,
+                to_account=to_account,
+                amount=draft.amount,
+                memo_mine=draft.memo_mine,
+                memo_theirs=draft.memo_theirs,
+                evidence=TransferEvidence(
+                    challenge=challenge,
+                    certificate=certificate,
+                    signature=signature,
+                    scheme=challenges.signature_scheme(
+                        certificate_der=certificate_der, signature=signature, data=bytes(challenge.to_sign)
+                    )
+                    or "",
+                    verified_at=timezone.now(),
+                ),
+                request=request,
+            )
+        except CertificateRefused as exc:
+            error = exc  # audited by the verifier
+        except (BankingError, AccountsError) as exc:
+            error = exc
+            audit_record(
+                action=Action.TRANSFER_REFUSED,
+                customer=customer,
+                bank=bank,
+                request=request,
+                reason=type(exc).__name__,
+                amount=draft.amount,
+            )
+    if error is not None:
+        raise error
+    return result, False
+
+
+# --- 자주 쓰는 계좌 -------------------------------------------------------------------------------
+
+
+def favourite_add(*, customer, account: DepositAccount, nickname: str = "") -> FavouriteRecipient:
+    if account.kind != DepositAccount.Kind.CUSTOMER:
+        raise RecipientNotFound()
+    favourite, _created = FavouriteRecipient.objects.get_or_create(
+        customer=customer, account=account, defaults={"nickname": (nickname or "").strip()[:20]}
+    )
+    return favourite
+
+
+def favourite_remove(*, customer, pk: int) -> None:
+    # SECURITY: scoped to the customer: another customer's favourite id does nothing.
+    FavouriteRecipient.objects.filter(customer=customer, pk=pk).delete()

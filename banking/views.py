@@ -1,4 +1,8 @@
+import csv
+import io
+
 from django.core.paginator import Paginator
+from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
@@ -6,7 +10,7 @@ from accounts.decorators import customer_required
 from accounts.forms import LoginForm
 from banking import accountnumbers, selectors
 from banking.forms import HistoryFilterForm
-from banking.models import Bank, DepositAccount
+from banking.models import Bank, DepositAccount, LedgerEntry
 
 HISTORY_PAGE_SIZE = 20
 
@@ -29,32 +33,77 @@ def accounts_view(request):
     return render(request, "banking/accounts.html", {"accounts": accounts, "total": total})
 
 
-@customer_required
-def account_history_view(request, number):
+def _own_account(request, number) -> DepositAccount:
     # SECURITY: the account must be this customer's at this bank; any other
     # number, including a real one of someone else, is a plain 404.
-    account = get_object_or_404(
+    return get_object_or_404(
         DepositAccount.objects.select_related("bank"),
         number=accountnumbers.normalise(number),
         owner=request.user,
         bank=request.bank,
         kind=DepositAccount.Kind.CUSTOMER,
     )
+
+
+def _filtered_entries(request, account):
     data = request.GET if request.GET else {"period": "1m"}
     form = HistoryFilterForm(data, today=timezone.localdate())
-    shown_range = None
-    if form.is_valid():
-        shown_range = (form.cleaned_data["date_from"], form.cleaned_data["date_to"])
-        entries = selectors.account_entries(
-            account=account,
-            date_from=form.cleaned_data["date_from"],
-            date_to=form.cleaned_data["date_to"],
-            direction=form.cleaned_data["direction"],
-        )
-    else:
-        entries = account.entries.none()
+    if not form.is_valid():
+        return form, None, account.entries.none()
+    shown_range = (form.cleaned_data["date_from"], form.cleaned_data["date_to"])
+    entries = selectors.account_entries(
+        account=account,
+        date_from=form.cleaned_data["date_from"],
+        date_to=form.cleaned_data["date_to"],
+        direction=form.cleaned_data["direction"],
+    )
+    return form, shown_range, entries
+
+
+@customer_required
+def account_history_view(request, number):
+    account = _own_account(request, number)
+    form, shown_range, entries = _filtered_entries(request, account)
     page = Paginator(entries, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     context = {"account": account, "form": form, "page": page, "query": query.urlencode(), "shown_range": shown_range}
     return render(request, "banking/account_history.html", context)
+
+
+# Korean column names; the UTF-8 byte order mark makes Excel read them as UTF-8.
+CSV_HEADER = ["거래일시", "구분", "적요", "상대", "출금", "입금", "거래 후 잔액"]
+
+
+@customer_required
+def account_history_csv_view(request, number):
+    """거래내역 as CSV (same filters as the page, every row, oldest first)."""
+    account = _own_account(request, number)
+    form, _shown_range, entries = _filtered_entries(request, account)
+    if not form.is_valid():
+        return HttpResponseBadRequest(" ".join(str(e) for e in form.non_field_errors()) or "bad filter")
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(CSV_HEADER)
+    for entry in entries.order_by("created_at", "id"):
+        writer.writerow(
+            [
+                timezone.localtime(entry.created_at).strftime("%Y-%m-%d %H:%M:%S"),
+                entry.get_direction_display(),
+                _csv_safe(entry.description),
+                _csv_safe(entry.counterparty),
+                entry.amount if entry.direction == LedgerEntry.Direction.DEBIT else "",
+                entry.amount if entry.direction == LedgerEntry.Direction.CREDIT else "",
+                entry.balance_after,
+            ]
+        )
+    response = HttpResponse(("\ufeff" + buffer.getvalue()).encode("utf-8"), content_type="text/csv; charset=utf-8")
+    filename = f"history-{account.number}-{timezone.localdate():%Y%m%d}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _csv_safe(text: str) -> str:
+    # SECURITY: a memo typed by another customer ("=HYPERLINK(...)") must not
+    # become a formula when the file is opened in a spreadsheet (OWASP CSV injection).
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

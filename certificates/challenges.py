@@ -59,6 +59,7 @@ def _challenge_text(*, purpose: str, bank, customer, token: str, now: datetime.d
         Challenge.Purpose.ISSUE: "공동인증서 발급 요청",
         Challenge.Purpose.RENEW: "공동인증서 갱신 요청",
         Challenge.Purpose.REGISTER: "타행/타기관 인증서 등록 요청",
+        Challenge.Purpose.TRANSFER: "계좌이체",
     }[purpose]
     lines = [f"[Certbank] {bank.name_ko} {title}"]
     if customer is not None:
@@ -67,10 +68,22 @@ def _challenge_text(*, purpose: str, bank, customer, token: str, now: datetime.d
     return "\n".join(lines)
 
 
-def challenge_create(*, purpose: str, bank, session_key: str, customer=None) -> Challenge:
+def signed_text(*, text: str, token: str) -> str:
+    """What a customer signs for a caller-given text (a transfer's review
+    text): that text verbatim, then the challenge's random request number."""
+    return f"{text}\n요청 번호: {token}"
+
+
+def challenge_create(*, purpose: str, bank, session_key: str, customer=None, text: str | None = None) -> Challenge:
+    """A fresh challenge. With `text` (what you see is what you sign: a
+    transfer's review text), that text is the signed bytes, followed by
+    the request number; otherwise a standard text for the purpose."""
     now = timezone.now()
     token = secrets.token_urlsafe(32)  # 32 random bytes
-    text = _challenge_text(purpose=purpose, bank=bank, customer=customer, token=token, now=now)
+    if text is None:
+        text = _challenge_text(purpose=purpose, bank=bank, customer=customer, token=token, now=now)
+    else:
+        text = signed_text(text=text, token=token)
     return Challenge.objects.create(
         token=token,
         purpose=purpose,
@@ -159,9 +172,10 @@ def certificate_check(*, certificate_der: bytes, bank, request=None, now=None) -
     return leaf, record
 
 
-def _signature_valid(public_key, signature: bytes, data: bytes) -> bool:
-    """RSASSA-PKCS1-v1_5/SHA-256 (what NPKI tools and WebCrypto make) and,
-    where enabled, RSASSA-PSS/SHA-256 for the stronger profile."""
+def _signature_scheme(public_key, signature: bytes, data: bytes) -> str | None:
+    """The accepted scheme a valid signature uses, or None: RSASSA-PKCS1-v1_5/SHA-256
+    (what NPKI tools and WebCrypto make) and, where enabled, RSASSA-PSS/SHA-256
+    for the stronger profile."""
     schemes = {
         "pkcs1v15": padding.PKCS1v15(),
         "pss": padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.AUTO),
@@ -169,10 +183,14 @@ def _signature_valid(public_key, signature: bytes, data: bytes) -> bool:
     for name in settings.CERTBANK_SIGNATURE_SCHEMES:
         try:
             public_key.verify(signature, data, schemes[name], hashes.SHA256())
-            return True
+            return name
         except InvalidSignature:
             continue
-    return False
+    return None
+
+
+def _signature_valid(public_key, signature: bytes, data: bytes) -> bool:
+    return _signature_scheme(public_key, signature, data) is not None
 
 
 def signature_verify(*, leaf: x509.Certificate, signature: bytes, challenge: Challenge, bank, request=None) -> None:
@@ -287,3 +305,45 @@ def pin_is_one_of(verifier: bytes, pins, *, salt: bytes, iterations: int) -> boo
     for pin in pins:
         found |= hmac.compare_digest(pin_verifier_for(pin, salt=salt, iterations=iterations), verifier)
     return found
+# --- Transfer signatures ----------------------------------------------------------------------
+
+
+def transfer_signature_verify(
+    *, bank, customer, session_key: str, token: str, certificate_der: bytes, signature: bytes, request=None
+) -> tuple[Challenge, Certificate]:
+    """The logged-in `customer` signed this transfer challenge's stored text
+    with their own certificate, registered at `bank`, valid now.
+
+    Consumes the challenge (single use). Returns the challenge and the
+    signer's certificate record; any failure is an audited refusal.
+    """
+    challenge = challenge_consume(
+        token=token, purpose=Challenge.Purpose.TRANSFER, bank=bank, session_key=session_key, request=request
+    )
+    # SECURITY: the challenge was made for this customer's review page, not
+    # for someone who used the same browser session before.
+    if challenge.customer_id != customer.pk:
+        refuse(Refusal.WRONG_SESSION, bank=bank, customer=customer, request=request)
+    leaf, record = certificate_check(certificate_der=certificate_der, bank=bank, request=request)
+    # SECURITY: only a certificate registered at this bank for THIS customer
+    # approves this customer's transfer; any other valid certificate,
+    # including another customer's of the same bank, is refused.
+    registration = CertificateRegistration.objects.filter(certificate=record, bank=bank).first()
+    if registration is None:
+        refuse(Refusal.NOT_REGISTERED, bank=bank, customer=customer, request=request, serial=record.serial)
+    if registration.customer_id != customer.pk:
+        refuse(Refusal.NOT_OWNER, bank=bank, customer=customer, request=request, serial=record.serial)
+    # SECURITY: a certificate whose login is locked here cannot sign here either.
+    lock = CertificateLoginLock.objects.filter(certificate=record, bank=bank).first()
+    if lock is not None and lock.locked_at is not None:
+        refuse(Refusal.LOGIN_LOCKED, bank=bank, customer=customer, request=request, serial=record.serial)
+    # SECURITY: over the bytes the server stored, never bytes the client sends.
+    if not _signature_valid(leaf.public_key(), signature, bytes(challenge.to_sign)):
+        refuse(Refusal.BAD_SIGNATURE, bank=bank, customer=customer, request=request, serial=record.serial)
+    return challenge, record
+
+
+def signature_scheme(*, certificate_der: bytes, signature: bytes, data: bytes) -> str | None:
+    """Which accepted scheme ("pkcs1v15" or "pss") a stored signature uses, or
+    None when it does not verify (receipts and the staff console check again)."""
+    return _signature_scheme(x509.load_der_x509_certificate(certificate_der).public_key(), signature, data)

@@ -149,6 +149,7 @@ class Challenge(models.Model):
         ISSUE = "issue", _("인증서 발급")
         RENEW = "renew", _("인증서 갱신")
         REGISTER = "register", _("타행/타기관 인증서 등록")
+        TRANSFER = "transfer", _("계좌이체")
 
     token = models.CharField(max_length=64, unique=True)
     purpose = models.CharField(max_length=20, choices=Purpose.choices)

@@ -1,0 +1,243 @@
+"""The 계좌이체 pages: wiring, permissions, crafted requests, receipts, CSV."""
+
+import base64
+import csv
+import io
+import re
+import subprocess
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+
+from banking.models import DepositAccount, FavouriteRecipient, Transfer
+from certificates import ca
+from tests.certificates.conftest import sign
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+@pytest.fixture
+def chulsoo_account(chulsoo):
+    return chulsoo.deposit_accounts.get()
+
+
+def fill(client, to_account, amount="50,000", **extra):
+    data = {
+        "from_account": DepositAccount.objects.get(owner__login_id="hong").pk,
+        "to_bank": to_account.bank.code,
+        "to_number": to_account.display_number,
+        "amount": amount,
+        "memo_mine": "월세",
+        "memo_theirs": "홍길동",
+    }
+    data.update(extra)
+    return client.post("/nuri/transfer/", data)
+
+
+def review(client):
+    response = client.get("/nuri/transfer/review/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    token = re.search(r'data-challenge="([^"]+)"', html).group(1)
+    to_sign = base64.b64decode(re.search(r'data-to-sign="([^"]+)"', html).group(1))
+    return token, to_sign, html
+
+
+def approve(client, holder, token, to_sign, **extra):
+    data = {"challenge": token, "certificate": b64(holder.der), "signature": b64(sign(holder.key, to_sign))}
+    data.update(extra)
+    return client.post("/nuri/transfer/sign/", data)
+
+
+def test_transfer_pages_need_a_customer_of_this_bank(client, customer):
+    response = client.get("/nuri/transfer/")
+    assert response.status_code == 302 and "/nuri/login/" in response["Location"]
+    assert client.post("/nuri/transfer/sign/", {}).status_code == 401
+
+
+def test_form_shows_limits_and_every_demo_bank(logged_in_client):
+    html = logged_in_client.get("/nuri/transfer/").content.decode()
+    for name in ("누리은행", "가람은행", "다온은행"):
+        assert name in html
+    assert "10,000,000원" in html  # 1회 한도 without OTP
+    assert 'href="/nuri/transfer/"' in html  # in the bank navigation
+
+
+def test_a_non_existent_account_is_refused_at_the_lookup(logged_in_client, chulsoo_account):
+    response = fill(logged_in_client, chulsoo_account, to_number="903-1000-000000")
+    assert response.status_code == 200
+    assert "입금계좌를 찾을 수 없습니다" in response.content.decode()
+    assert "transfer_draft" not in logged_in_client.session
+    lookup = logged_in_client.post("/nuri/transfer/recipient/", {"bank": "903", "number": "9031000000000"})
+    assert lookup.status_code == 404 and "입금계좌를 찾을 수 없습니다" in lookup.json()["error"]
+
+
+def test_recipient_lookup_shows_the_masked_name(logged_in_client, chulsoo_account):
+    response = logged_in_client.post("/nuri/transfer/recipient/", {"bank": "903", "number": chulsoo_account.number})
+    assert response.status_code == 200 and response.json()["name"] == "이*수"
+
+
+def test_amount_over_the_balance_or_the_limit_is_refused_on_the_form(logged_in_client, chulsoo_account):
+    html = fill(logged_in_client, chulsoo_account, amount="1,000,000").content.decode()
+    assert "잔액이 부족합니다" in html
+    html = fill(logged_in_client, chulsoo_account, amount="10,000,001").content.decode()
+    assert "1회 이체한도를 초과했습니다" in html
+
+
+@pytest.mark.parametrize("amount", ["-5", "0", "1.5", "abc", ""])
+def test_bad_amounts_are_form_errors_not_500s(logged_in_client, chulsoo_account, amount):
+    response = fill(logged_in_client, chulsoo_account, amount=amount)
+    assert response.status_code == 200 and Transfer.objects.count() == 0
+
+
+def test_someone_elses_withdrawal_account_is_not_a_choice(logged_in_client, younghee, chulsoo_account):
+    # SECURITY: a crafted from_account (김영희's) is refused by the form.
+    response = fill(logged_in_client, chulsoo_account, from_account=younghee.deposit_accounts.get().pk)
+    assert response.status_code == 200 and "transfer_draft" not in logged_in_client.session
+
+
+def test_review_signs_pays_and_shows_the_receipt(logged_in_client, holder, chulsoo_account):
+    assert fill(logged_in_client, chulsoo_account)["Location"] == "/nuri/transfer/review/"
+    token, to_sign, html = review(logged_in_client)
+    text = to_sign.decode()
+    assert "받는분: 이*수" in text and "금액: 50,000원 (오만원)" in text and "수수료: 500원" in text
+    for line in text.split("\n"):
+        assert line.replace("(", "(") in html  # shown verbatim on the page
+    response = approve(logged_in_client, holder, token, to_sign)
+    assert response.status_code == 200, response.content
+    record = Transfer.objects.get()
+    assert response.json()["redirect"] == f"/nuri/transfer/{record.reference}/"
+    assert DepositAccount.objects.get(pk=chulsoo_account.pk).balance == 50_000
+    receipt = logged_in_client.get(response.json()["redirect"]).content.decode()
+    assert "전자서명 검증됨" in receipt and "openssl cms -verify" in receipt and "이*수" in receipt
+
+    # Submitted twice: no second transfer, the same receipt.
+    again = approve(logged_in_client, holder, token, to_sign)
+    assert again.status_code == 200 and again.json()["redirect"] == response.json()["redirect"]
+    assert Transfer.objects.count() == 1
+
+
+def test_a_token_this_session_did_not_review_is_refused(logged_in_client, holder, chulsoo_account):
+    fill(logged_in_client, chulsoo_account)
+    token, to_sign, _html = review(logged_in_client)
+    response = approve(logged_in_client, holder, "x" * 43, to_sign)
+    assert response.status_code == 403 and "처음부터 다시" in response.json()["error"]
+    assert Transfer.objects.count() == 0
+
+
+@pytest.mark.parametrize("field", ["certificate", "signature"])
+def test_malformed_base64_is_a_400(logged_in_client, holder, chulsoo_account, field):
+    fill(logged_in_client, chulsoo_account)
+    token, to_sign, _html = review(logged_in_client)
+    response = approve(logged_in_client, holder, token, to_sign, **{field: "not base64!!"})
+    assert response.status_code == 400 and response.json()["error"]
+    assert Transfer.objects.count() == 0
+
+
+def test_signature_over_a_different_amount_is_refused(logged_in_client, holder, chulsoo_account):
+    fill(logged_in_client, chulsoo_account)
+    token, to_sign, _html = review(logged_in_client)
+    forged = {"signature": b64(sign(holder.key, to_sign.replace(b"50,000", b"5,000")))}
+    response = approve(logged_in_client, holder, token, to_sign, **forged)
+    assert response.status_code == 403 and response.json()["error"] == "전자서명 검증에 실패했습니다."
+    assert DepositAccount.objects.get(pk=chulsoo_account.pk).balance == 0
+
+
+def test_over_the_otp_threshold_the_page_asks_for_the_otp_and_the_server_checks_it(
+    logged_in_client, holder, chulsoo_account, settings, totp_code
+):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    settings.CERTBANK_TRANSFER_OTP_THRESHOLD = 10_000
+    device = TOTPDevice.objects.create(user=holder.customer, name="OTP", confirmed=True)
+    fill(logged_in_client, chulsoo_account)
+    token, to_sign, html = review(logged_in_client)
+    assert "OTP 인증번호" in html
+    response = approve(logged_in_client, holder, token, to_sign, otp_code="")
+    assert response.status_code == 403 and "OTP" in response.json()["error"]
+    token, to_sign, _html = review(logged_in_client)
+    response = approve(logged_in_client, holder, token, to_sign, otp_code=totp_code(device))
+    assert response.status_code == 200
+
+
+def test_receipt_and_evidence_of_another_customer_are_404(client, make_customer, holder, chulsoo_account, younghee):
+    from banking.services import transfer
+
+    record = transfer(customer=younghee, from_account=younghee.deposit_accounts.get(), to_account=chulsoo_account, amount=1_000)
+    client.post("/nuri/login/", {"login_id": "hong", "password": "Certbank!2026"})
+    for suffix in ("", "receipt.p7s", "signed.txt"):
+        assert client.get(f"/nuri/transfer/{record.reference}/{suffix}").status_code == 404
+
+
+def test_downloaded_p7s_verifies_with_openssl_and_a_modified_amount_fails(logged_in_client, holder, chulsoo_account, tmp_path):
+    fill(logged_in_client, chulsoo_account)
+    token, to_sign, _html = review(logged_in_client)
+    redirect = approve(logged_in_client, holder, token, to_sign).json()["redirect"]
+    receipt = logged_in_client.get(redirect).content.decode()
+    command = re.search(r'data-testid="openssl-command">([^<]+)<', receipt).group(1)
+    record = Transfer.objects.get()
+    p7s = logged_in_client.get(f"{redirect}receipt.p7s")
+    assert p7s["Content-Type"] == "application/pkcs7-signature"
+    (tmp_path / f"transfer-{record.reference}.p7s").write_bytes(p7s.content)
+    (tmp_path / "certbank-root-ca.pem").write_bytes(ca.ca_root_certificate().public_bytes(serialization.Encoding.PEM))
+    result = subprocess.run(command.split(), cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "signed.txt").read_bytes() == to_sign
+
+    # The same file with 50,000 changed to 90,000 in the signed text (same length, valid DER).
+    forged = p7s.content.replace(b"50,000", b"90,000")
+    assert forged != p7s.content
+    (tmp_path / f"transfer-{record.reference}.p7s").write_bytes(forged)
+    result = subprocess.run(command.split(), cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode != 0
+
+
+def test_favourite_added_from_the_receipt_fills_the_form(logged_in_client, holder, chulsoo_account, younghee):
+    fill(logged_in_client, chulsoo_account)
+    token, to_sign, _html = review(logged_in_client)
+    redirect = approve(logged_in_client, holder, token, to_sign).json()["redirect"]
+    logged_in_client.post(f"{redirect}favourite/")
+    favourite = FavouriteRecipient.objects.get()
+    html = logged_in_client.get("/nuri/transfer/").content.decode()
+    assert f'data-fill-number="{chulsoo_account.number}"' in html
+    assert 'data-testid="recent-recipient"' in html
+    # SECURITY: another customer's favourite id removes nothing.
+    other = FavouriteRecipient.objects.create(customer=younghee, account=chulsoo_account)
+    logged_in_client.post(f"/nuri/transfer/favourites/{other.pk}/remove/")
+    assert FavouriteRecipient.objects.filter(pk=other.pk).exists()
+    logged_in_client.post(f"/nuri/transfer/favourites/{favourite.pk}/remove/")
+    assert not FavouriteRecipient.objects.filter(pk=favourite.pk).exists()
+
+
+# --- 거래내역 CSV ----------------------------------------------------------------------------
+
+
+def test_history_csv_has_a_bom_a_korean_header_and_running_balances(logged_in_client, customer, younghee):
+    from banking.services import transfer
+
+    account = customer.deposit_accounts.get()
+    transfer(
+        customer=customer, from_account=account, to_account=younghee.deposit_accounts.get(), amount=1_234, memo_mine="=SUM(A1)"
+    )
+    response = logged_in_client.get(f"/nuri/accounts/{account.number}/history.csv")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response.content[:3] == b"\xef\xbb\xbf"
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert rows[0] == ["거래일시", "구분", "적요", "상대", "출금", "입금", "거래 후 잔액"]
+    assert [row[1:] for row in rows[1:]] == [
+        ["입금", "신규가입 축하금", "누리은행", "", "1000000", "1000000"],
+        ["출금", "당행이체", "'=SUM(A1)", "1234", "", "998766"],
+    ]
+
+
+def test_history_csv_of_someone_elses_account_is_404(logged_in_client, younghee):
+    assert logged_in_client.get(f"/nuri/accounts/{younghee.deposit_accounts.get().number}/history.csv").status_code == 404
+
+
+def test_history_csv_with_bad_dates_is_a_400(logged_in_client, customer):
+    number = customer.deposit_accounts.get().number
+    response = logged_in_client.get(f"/nuri/accounts/{number}/history.csv?period=custom&date_from=2026-05-02&date_to=2026-05-01")
+    assert response.status_code == 400
