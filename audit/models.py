@@ -50,6 +50,11 @@ class Action(models.TextChoices):
     CERTIFICATE_EXPIRY_NOTICE = "certificate_expiry_notice", _("인증서 만료 안내")
     CERTIFICATE_REGISTERED = "certificate_registered", _("타행/타기관 인증서 등록")
     CERTIFICATE_UNREGISTERED = "certificate_unregistered", _("타행/타기관 인증서 등록 해제")
+    CERTIFICATE_COPY_OPENED = "certificate_copy_opened", _("인증서 복사 시작")
+    CERTIFICATE_COPY_UPLOADED = "certificate_copy_uploaded", _("인증서 복사 전송")
+    CERTIFICATE_COPY_DOWNLOADED = "certificate_copy_downloaded", _("인증서 복사 완료")
+    CERTIFICATE_COPY_CANCELLED = "certificate_copy_cancelled", _("인증서 복사 취소")
+    CERTIFICATE_COPY_LOOKUP_LOCKED = "certificate_copy_lookup_locked", _("인증서 복사 번호 입력 제한")
 
 
 # The `prev_hash` of the first row: there is no row before it.

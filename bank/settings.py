@@ -225,3 +225,9 @@ CERTBANK_PUBLIC_URL = env_str("CERTBANK_PUBLIC_URL", "http://127.0.0.1:8000")
 # Identity verification for certificate issuance stays good this long.
 CERTBANK_ISSUE_VERIFIED_SECONDS = 600
 CERTBANK_CRL_VALIDITY_HOURS = env_int("CERTBANK_CRL_VALIDITY_HOURS", 24)  # CRL nextUpdate − thisUpdate (certificates/ca/)
+# 인증서 복사 (certificates/services/copy.py): a copy session lives this long;
+# 5 wrong numbers in a browser session → wait; the sealed blob's upper bound.
+CERTBANK_COPY_SECONDS = 180
+CERTBANK_COPY_LOOKUP_MAX_FAILURES = 5
+CERTBANK_COPY_LOOKUP_WAIT_SECONDS = 60
+CERTBANK_COPY_MAX_CIPHERTEXT = 64 * 1024

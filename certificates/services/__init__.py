@@ -4,8 +4,21 @@ certificates.challenges.
 
 - lifecycle: issuance of 공동인증서, the status state machine, renewal,
   expiry notices, login locks, registration at other banks.
+- copy: 인증서 복사, the end-to-end encrypted relay between two devices.
 """
 
+from certificates.services.copy import (  # noqa: F401
+    CopyState,
+    copy_cancel,
+    copy_download,
+    copy_sender_status,
+    copy_session_find,
+    copy_session_open,
+    copy_sessions_purge,
+    copy_state,
+    copy_status,
+    copy_upload,
+)
 from certificates.services.lifecycle import (  # noqa: F401
     EXPIRY_NOTICE_DAYS,
     RENEWAL_WINDOW,

@@ -5,6 +5,17 @@ certificates.challenges.
 """
 
 from certificates.views.ca import ca_certificate_view, ca_index_view  # noqa: F401
+from certificates.views.copy import (  # noqa: F401
+    copy_cancel_view,
+    copy_download_view,
+    copy_find_view,
+    copy_open_view,
+    copy_receive_view,
+    copy_send_view,
+    copy_sent_status_view,
+    copy_status_view,
+    copy_upload_view,
+)
 from certificates.views.issuance import (  # noqa: F401
     issue_complete_view,
     issue_keys_view,
