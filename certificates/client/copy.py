@@ -47,18 +47,14 @@ def create_receiver() -> Receiver:
 def _aes_key(private_key, peer_raw: bytes, *, token: str, receiver_pub: bytes, sender_pub: bytes) -> bytes:
     peer = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), peer_raw)
     shared = private_key.exchange(ec.ECDH(), peer)
-    return HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=token.encode(), info=INFO_LABEL + receiver_pub + sender_pub
-    ).derive(shared)
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=token.encode(), info=INFO_LABEL + receiver_pub + sender_pub).derive(
+        shared
+    )
 
 
 def pack(certificate_der: bytes, key_file: bytes) -> bytes:
     return (
-        bytes([VERSION])
-        + struct.pack(">I", len(certificate_der))
-        + certificate_der
-        + struct.pack(">I", len(key_file))
-        + key_file
+        bytes([VERSION]) + struct.pack(">I", len(certificate_der)) + certificate_der + struct.pack(">I", len(key_file)) + key_file
     )
 
 

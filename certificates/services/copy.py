@@ -116,9 +116,7 @@ def _expire(copy: CopySession) -> None:
     CopySession.objects.filter(pk=copy.pk).exclude(ciphertext=b"").update(ciphertext=b"")
 
 
-def copy_session_find(
-    *, bank, lookup_state: MutableMapping, number: str = "", token: str = "", request=None
-) -> CopySession:
+def copy_session_find(*, bank, lookup_state: MutableMapping, number: str = "", token: str = "", request=None) -> CopySession:
     """The sending device finds the receiver's session by its number (typed)
     or its token (from the QR link). `lookup_state` is the caller's
     per-browser-session throttle record (the view passes a dict kept in the
