@@ -72,6 +72,7 @@ class CopyReceiver {
   }
 
   end(message) {
+    this.run++; // whatever is still in flight (a status poll) no longer counts
     this.stopTimers();
     this.receiver = null;
     this.root.querySelector("[data-copy-ended-message]").textContent = message;

@@ -45,6 +45,7 @@ class CopySender {
     this.number = root.querySelector("[data-copy-number-input]");
     this.findButton = root.querySelector("[data-copy-find-submit]");
     this.chooseButton = root.querySelector("[data-copy-choose-start]");
+    this.run = 0;
     this.sections.find.addEventListener("submit", (event) => {
       event.preventDefault();
       this.find({ number: this.number.value });
@@ -77,6 +78,7 @@ class CopySender {
   }
 
   end(message) {
+    this.run = (this.run ?? 0) + 1; // a status poll still in flight no longer counts
     clearInterval(this.ticker);
     clearTimeout(this.poller);
     this.root.querySelector("[data-copy-ended-message]").textContent = message;
@@ -148,22 +150,25 @@ class CopySender {
     }
   }
 
-  poll() {
+  poll(run = this.run) {
     this.poller = setTimeout(async () => {
+      if (run !== this.run) return;
       try {
         const status = await postForm(this.urls.sentStatusUrl, { token: this.token }, { root: this.root });
+        if (run !== this.run) return;
         if (status.state === "downloaded") {
           clearInterval(this.ticker);
           this.sections.sent.dataset.finished = "1";
           this.root.querySelector("[data-copy-sent-state]").textContent = this.texts.received;
           return;
         }
-        this.poll();
+        this.poll(run);
       } catch (error) {
+        if (run !== this.run) return;
         if (error instanceof RequestError && error.status) {
           this.end(error.code === "cancelled" ? this.texts.cancelled : error.code === "expired" ? this.texts.expired : error.message);
         } else {
-          this.poll();
+          this.poll(run);
         }
       }
     }, POLL_MS);
