@@ -5,6 +5,7 @@ endpoints answer only the browser session that opened the copy."""
 
 import base64
 import binascii
+import math
 
 from django.conf import settings
 from django.http import JsonResponse
@@ -53,7 +54,8 @@ def _refused_exc(exc: CopyRefused) -> JsonResponse:
 
 
 def _seconds_left(copy) -> int:
-    return max(0, int((copy.expires_at - timezone.now()).total_seconds()))
+    # Rounded up: the page's countdown must not end before the server's.
+    return max(0, math.ceil((copy.expires_at - timezone.now()).total_seconds()))
 
 
 def _copy_urls(request) -> dict:

@@ -10,6 +10,7 @@ import re
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from audit.models import AuditEvent
@@ -195,3 +196,21 @@ def test_qr_link_opens_the_send_page_and_a_refused_code_stores_nothing(page, bro
         expect(phone.get_by_test_id("copy-number")).to_be_visible()
         shown_number(phone)
         assert CopySession.objects.count() == 2
+
+
+def test_expired_copy_says_so_and_starts_again(page, banks, settings, artifacts_dir):
+    settings.CERTBANK_COPY_SECONDS = 2  # the live server reads the same settings
+    page.goto(RECEIVE)
+    first_number = shown_number(page)
+    expect(page.get_by_text("인증서 복사 시간(3분)이 지났습니다. [다시 시작]을 눌러 새 번호를 받으세요.")).to_be_visible()
+    expect(page.get_by_test_id("copy-number")).to_be_hidden()
+    page.screenshot(path=artifacts_dir / "certificate-copy-expired.png", full_page=True)
+    # A status poll that reached the server after the expiry got the expected 410.
+    problems = page.context.browser_problems.messages
+    assert all("410" in message for message in problems), problems
+    problems.clear()
+    settings.CERTBANK_COPY_SECONDS = 180
+    page.get_by_role("button", name="다시 시작").click()
+    expect(page.get_by_test_id("copy-number")).not_to_have_text(first_number)
+    expect(page.get_by_test_id("copy-number")).to_be_visible()
+    assert CopySession.objects.filter(expires_at__gt=timezone.now()).count() == 1
