@@ -60,6 +60,11 @@ class Action(models.TextChoices):
     TRANSFER_REFUSED = "transfer_refused", _("계좌이체 거절")
     DEVICE_DESIGNATED = "device_designated", _("단말기 지정")
     DEVICE_RELEASED = "device_released", _("단말기 지정 해제")
+    CERTIFICATE_COPY_OPENED = "certificate_copy_opened", _("인증서 복사 시작")
+    CERTIFICATE_COPY_UPLOADED = "certificate_copy_uploaded", _("인증서 복사 전송")
+    CERTIFICATE_COPY_DOWNLOADED = "certificate_copy_downloaded", _("인증서 복사 완료")
+    CERTIFICATE_COPY_CANCELLED = "certificate_copy_cancelled", _("인증서 복사 취소")
+    CERTIFICATE_COPY_LOOKUP_LOCKED = "certificate_copy_lookup_locked", _("인증서 복사 번호 입력 제한")
 
 
 # The `prev_hash` of the first row: there is no row before it.

@@ -253,3 +253,9 @@ CERTBANK_TRANSFER_OTP_THRESHOLD = env_int("CERTBANK_TRANSFER_OTP_THRESHOLD", 1_0
 # From a device that is not designated, reaching this much in a day needs the extra SMS check.
 CERTBANK_TRANSFER_SMS_DAILY_THRESHOLD = env_int("CERTBANK_TRANSFER_SMS_DAILY_THRESHOLD", 3_000_000)
 CERTBANK_DESIGNATED_DEVICES_MAX = 5
+# 인증서 복사 (certificates/services/copy.py): a copy session lives this long;
+# 5 wrong numbers in a browser session → wait; the sealed blob's upper bound.
+CERTBANK_COPY_SECONDS = 180
+CERTBANK_COPY_LOOKUP_MAX_FAILURES = 5
+CERTBANK_COPY_LOOKUP_WAIT_SECONDS = 60
+CERTBANK_COPY_MAX_CIPHERTEXT = 64 * 1024

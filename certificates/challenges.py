@@ -19,7 +19,7 @@ import secrets
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
 from django.conf import settings
 from django.db import transaction
@@ -347,3 +347,19 @@ def signature_scheme(*, certificate_der: bytes, signature: bytes, data: bytes) -
     """Which accepted scheme ("pkcs1v15" or "pss") a stored signature uses, or
     None when it does not verify (receipts and the staff console check again)."""
     return _signature_scheme(x509.load_der_x509_certificate(certificate_der).public_key(), signature, data)
+# --- Device copy (인증서 복사) ----------------------------------------------------------------
+
+
+def ec_public_key_valid(raw: bytes) -> bool:
+    """A raw uncompressed P-256 point (SEC 1 §2.3.3: 0x04 || X || Y, 65 bytes) on the curve.
+
+    SECURITY: a point off the curve (or the point at infinity) lets a peer
+    run an invalid-curve attack on the other side's ECDH key; refuse it
+    before relaying it to anyone."""
+    if not isinstance(raw, bytes | bytearray) or len(raw) != 65 or raw[0] != 0x04:
+        return False
+    try:
+        ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), bytes(raw))
+    except ValueError:
+        return False
+    return True

@@ -273,3 +273,40 @@ class CloudKey(models.Model):
     def verifier_salt_b64(self) -> str:
         """The salt the browser needs to derive the PIN verifier (not a secret)."""
         return base64.b64encode(bytes(self.verifier_salt)).decode("ascii")
+class CopySession(models.Model):
+    """인증서 복사: a short-lived relay between two devices (DESIGN.md §3 "Device copy").
+
+    The receiving device opens it with its ECDH P-256 public key and shows the
+    token (as a QR link) and the number; the sending device uploads the
+    certificate and its key file sealed for that key (AES-GCM); the receiver
+    downloads once. The server never holds anything usable: the relay blob is
+    end-to-end encrypted, and the key inside it is still encrypted under the
+    certificate password. The ciphertext is emptied on download or expiry.
+    """
+
+    token = models.CharField(max_length=64, unique=True)
+    # 8 digits, shown as "1234 5678". Unique across all rows (expired rows are
+    # purged), so a number names exactly one live session.
+    number = models.CharField(max_length=8, unique=True)
+    bank = models.ForeignKey("banking.Bank", on_delete=models.PROTECT)
+    # SHA-256 of the receiver's session key (as Challenge.session_digest).
+    receiver_session_digest = models.CharField(max_length=64)
+    receiver_public_key = models.BinaryField(editable=False)  # raw uncompressed P-256 point, 65 bytes
+    sender_public_key = models.BinaryField(editable=False, default=b"")
+    ciphertext = models.BinaryField(editable=False, default=b"")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    uploaded_at = models.DateTimeField(null=True, blank=True)
+    downloaded_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("인증서 복사")
+        verbose_name_plural = _("인증서 복사")
+        indexes = [models.Index(fields=["expires_at"])]
+
+    def __str__(self):
+        return f"{self.number[:4]} {self.number[4:]}"
+
+    def is_expired(self, now=None) -> bool:
+        return (now or timezone.now()) >= self.expires_at

@@ -5,6 +5,7 @@ certificates.challenges.
 - lifecycle: issuance of 공동인증서, the status state machine, renewal,
   expiry notices, login locks, registration at other banks.
 - cloud: 금융인증서 issuance, the cloud store (PIN, lock), devices, automatic renewal.
+- copy: 인증서 복사, the end-to-end encrypted relay between two devices.
 """
 
 from certificates.services.cloud import (  # noqa: F401
@@ -24,6 +25,18 @@ from certificates.services.cloud import (  # noqa: F401
     cloud_setup_new,
     device_is_registered,
     renewal_due,
+)
+from certificates.services.copy import (  # noqa: F401
+    CopyState,
+    copy_cancel,
+    copy_download,
+    copy_sender_status,
+    copy_session_find,
+    copy_session_open,
+    copy_sessions_purge,
+    copy_state,
+    copy_status,
+    copy_upload,
 )
 from certificates.services.lifecycle import (  # noqa: F401
     EXPIRY_NOTICE_DAYS,

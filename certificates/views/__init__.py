@@ -14,6 +14,17 @@ from certificates.views.cloud import (  # noqa: F401
     cloud_renew_prepare_view,
     cloud_unlock_view,
 )
+from certificates.views.copy import (  # noqa: F401
+    copy_cancel_view,
+    copy_download_view,
+    copy_find_view,
+    copy_open_view,
+    copy_receive_view,
+    copy_send_view,
+    copy_sent_status_view,
+    copy_status_view,
+    copy_upload_view,
+)
 from certificates.views.guide import guide_view  # noqa: F401
 from certificates.views.issuance import (  # noqa: F401
     issue_complete_view,
