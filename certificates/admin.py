@@ -19,11 +19,12 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import Customer
 from bank.admin_site import ReadOnlyAdmin, staff_site
 from certificates import services
 from certificates.exceptions import InvalidTransition
 from certificates.inspect import certificate_inspect
-from certificates.models import Certificate, CertificateLoginLock, CertificateRegistration
+from certificates.models import Certificate, CertificateLoginLock, CertificateRegistration, CloudDevice, CloudKey
 
 S = Certificate.Status
 R = Certificate.RevocationReason
@@ -87,6 +88,27 @@ class RegistrationInline(admin.TabularInline):
     max_num = 0
 
 
+class CloudKeyInline(admin.TabularInline):
+    """A 금융인증서's PIN state. Never the wrapped key, salts or sealed secret."""
+
+    model = CloudKey
+    fields = ["failed_pins", "locked_at", "updated_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    max_num = 0
+    verbose_name_plural = _("금융인증서 PIN 상태 (잠금 해제는 재발급으로만)")
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm("certificates.view_certificate")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 class LoginLockInline(admin.TabularInline):
     model = CertificateLoginLock
     fields = ["lock_bank", "failed_count", "locked_at"]
@@ -126,7 +148,7 @@ class CertificateAdmin(ReadOnlyAdmin):
         (_("인증서 내용"), {"fields": ["certificate_contents"]}),
     ]
     readonly_fields = ["certificate_contents"]
-    inlines = [RegistrationInline, LoginLockInline]
+    inlines = [RegistrationInline, LoginLockInline, CloudKeyInline]
     actions = ["suspend_certificates", "restore_certificates", "revoke_certificates", "unlock_certificate_logins"]
 
     # --- permissions (admin actions' permissions=["suspend"] call has_suspend_permission) ---
@@ -256,3 +278,17 @@ class CertificateRegistrationAdmin(ReadOnlyAdmin):
     @admin.display(description=_("일련번호"), ordering="certificate__serial")
     def serial(self, obj):
         return obj.certificate.serial
+
+
+@admin.register(CloudDevice, site=staff_site)
+class CloudDeviceAdmin(ReadOnlyAdmin):
+    """금융인증서 이용기기: which browsers reach a person's cloud (removed only by the customer)."""
+
+    list_display = ["label", "customers", "registered_through", "registered_at", "last_used_at"]
+    list_filter = ["registered_through"]
+    list_select_related = ["registered_through"]
+
+    @admin.display(description=_("고객"))
+    def customers(self, obj):
+        people = Customer.objects.filter(rrn_index=obj.person_index).select_related("bank")
+        return ", ".join(f"{person.name} ({person.bank.name_ko} {person.login_id})" for person in people)

@@ -10,9 +10,11 @@ SECURITY_OFFICER_GROUP = "보안 책임자"
 _VIEW = [
     ("certificates", "certificate", "view_certificate"),
     ("certificates", "certificateregistration", "view_certificateregistration"),
+    ("certificates", "clouddevice", "view_clouddevice"),
     ("accounts", "customer", "view_customer"),
     ("banking", "depositaccount", "view_depositaccount"),
     ("banking", "ledgerentry", "view_ledgerentry"),
+    ("banking", "transfer", "view_transfer"),
     ("audit", "auditevent", "view_auditevent"),
 ]
 _SUSPEND = ("certificates", "certificate", "suspend_certificate")

@@ -89,9 +89,11 @@ def test_roles_are_groups_with_their_permissions(db):
     views = {
         "view_certificate",
         "view_certificateregistration",
+        "view_clouddevice",
         "view_customer",
         "view_depositaccount",
         "view_ledgerentry",
+        "view_transfer",
         "view_auditevent",
     }
     assert codenames(TELLER_GROUP) == views | {"suspend_certificate"}
@@ -324,3 +326,21 @@ def test_a_revoked_certificate_cannot_be_restored(teller_client, roles, holder):
     certificate.refresh_from_db()
     assert certificate.status == Certificate.Status.REVOKED
     assert not status_events(certificate).filter(actor=roles["teller"][0]).exists()
+
+
+# --- 금융인증서 ----------------------------------------------------------------------------------------
+
+
+def test_cloud_pin_state_and_devices_are_shown_without_key_material(teller_client, customer, rsa_keys):
+    from certificates.models import CloudKey
+    from tests.certificates.test_cloud import issue_cloud
+
+    certificate = issue_cloud(customer, rsa_keys[1])
+    CloudKey.objects.filter(certificate=certificate).update(failed_pins=3)
+    key = CloudKey.objects.get(certificate=certificate)
+    body = teller_client.get(change_page(certificate)).content.decode()
+    assert "금융인증서 PIN 상태" in body
+    assert ">3<" in body
+    assert key.sealed_secret not in body and key.verifier_digest not in body
+    devices = teller_client.get("/staff/certificates/clouddevice/").content.decode()
+    assert "Chrome · Windows" in devices and "홍길동 (누리은행 hong)" in devices
