@@ -1,3 +1,4 @@
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 
@@ -29,7 +30,7 @@ class InsufficientFunds(BankingError):
 
 
 def _won(amount: int) -> str:
-    return f"{amount:,}원"
+    return gettext("%(amount)s원") % {"amount": f"{amount:,}"}
 
 
 class RecipientNotFound(BankingError):

@@ -148,3 +148,15 @@ def test_ca(settings, _ca_folder):
     ca.ca_reset_cache()
     yield
     ca.ca_reset_cache()
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the site's default language (Korean): a request in
+    English by an earlier test leaves its language active in the thread."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)

@@ -1,6 +1,7 @@
 """Money in templates: `1,234,567원` and Korean words (일백이십삼만사천오백육십칠원)."""
 
 from django import template
+from django.utils.translation import gettext as _
 
 register = template.Library()
 
@@ -14,7 +15,8 @@ def won(value) -> str:
     """1234567 → '1,234,567원'."""
     if value in (None, ""):
         return ""
-    return f"{int(value):,}원"
+    # English pages read "KRW 1,234,567"; the signed transfer text stays Korean (it is built elsewhere).
+    return _("%(amount)s원") % {"amount": f"{int(value):,}"}
 
 
 @register.filter

@@ -198,6 +198,14 @@ def test_won_prints_thousands_separators_and_the_won_sign(value, shown):
     assert won(value) == shown
 
 
+def test_won_reads_as_krw_on_english_pages():
+    from django.utils import translation
+
+    with translation.override("en"):
+        assert won(1234567) == "KRW 1,234,567"
+
+
+
 def test_won_amount_prints_the_number_only():
     assert won_amount(1234567) == "1,234,567"
     assert won_amount(None) == ""
