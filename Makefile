@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast serve lint messages clean
+.PHONY: demo test test-fast bench serve lint messages clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ test: $(STAMP)
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -n auto -m "not browser and not slow"
+
+# Timings quoted in issue notes (throw-away database; DATABASE_URL selects PostgreSQL).
+bench: $(STAMP)
+	$(PY) bench/run.py
 
 # Production-like serving: gunicorn, DEBUG off, static files from whitenoise.
 serve: $(STAMP)

@@ -246,3 +246,15 @@ def test_limit_refusal_after_signing_is_audited_and_moves_nothing(holder, youngh
     assert refused.value.remaining == 50
     assert balances() == before
     assert AuditEvent.objects.filter(action="transfer_refused", detail__reason="DailyLimitExceeded").exists()
+
+
+def test_a_financial_certificate_signs_a_transfer_like_a_joint_one(test_ca, customer, rsa_keys, chulsoo):
+    """금융인증서 works for signing wherever a 공동인증서 does (issue 5)."""
+    from tests.certificates.conftest import Holder
+    from tests.certificates.test_cloud import issue_cloud
+
+    certificate = issue_cloud(customer, rsa_keys[1])
+    cloud_holder = Holder(customer=customer, certificate=certificate, key=rsa_keys[1], r=b"")
+    record, _replayed = submit(cloud_holder, draft_for(cloud_holder, chulsoo.deposit_accounts.get()))
+    assert record.signer_certificate.kind == Certificate.Kind.FINANCIAL
+    assert chulsoo.deposit_accounts.get().balance == 50_000
