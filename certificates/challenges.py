@@ -31,7 +31,7 @@ from audit.models import Action
 from audit.services import audit_record
 from certificates import ca, vid
 from certificates.exceptions import CertificateRefused, Refusal
-from certificates.models import Certificate, CertificateLoginLock, CertificateRegistration, Challenge
+from certificates.models import Certificate, CertificateLoginLock, CertificateRegistration, Challenge, CloudKey
 
 _KST = datetime.timezone(datetime.timedelta(hours=9), "KST")
 
@@ -53,11 +53,13 @@ def refuse(reason: Refusal, *, bank=None, customer=None, request=None, message: 
 # --- Challenges ------------------------------------------------------------------------------
 
 
-def _challenge_text(*, purpose: str, bank, customer, token: str, now: datetime.datetime) -> str:
+def _challenge_text(*, purpose: str, bank, customer, token: str, now: datetime.datetime, kind: str) -> str:
+    # The customer reads this in the window before signing: name the kind they are using.
+    kind_name = "금융인증서" if kind == Certificate.Kind.FINANCIAL else "공동인증서"
     title = {
         Challenge.Purpose.LOGIN: "인증서 로그인",
-        Challenge.Purpose.ISSUE: "공동인증서 발급 요청",
-        Challenge.Purpose.RENEW: "공동인증서 갱신 요청",
+        Challenge.Purpose.ISSUE: f"{kind_name} 발급 요청",
+        Challenge.Purpose.RENEW: f"{kind_name} 갱신 요청",
         Challenge.Purpose.REGISTER: "타행/타기관 인증서 등록 요청",
         Challenge.Purpose.TRANSFER: "계좌이체",
     }[purpose]
@@ -74,14 +76,16 @@ def signed_text(*, text: str, token: str) -> str:
     return f"{text}\n요청 번호: {token}"
 
 
-def challenge_create(*, purpose: str, bank, session_key: str, customer=None, text: str | None = None) -> Challenge:
+def challenge_create(
+    *, purpose: str, bank, session_key: str, customer=None, text: str | None = None, kind: str = Certificate.Kind.JOINT
+) -> Challenge:
     """A fresh challenge. With `text` (what you see is what you sign: a
     transfer's review text), that text is the signed bytes, followed by
     the request number; otherwise a standard text for the purpose."""
     now = timezone.now()
     token = secrets.token_urlsafe(32)  # 32 random bytes
     if text is None:
-        text = _challenge_text(purpose=purpose, bank=bank, customer=customer, token=token, now=now)
+        text = _challenge_text(purpose=purpose, bank=bank, customer=customer, token=token, now=now, kind=kind)
     else:
         text = signed_text(text=text, token=token)
     return Challenge.objects.create(
@@ -169,6 +173,11 @@ def certificate_check(*, certificate_der: bytes, bank, request=None, now=None) -
         refuse(Refusal.REVOKED, bank=bank, request=request, serial=serial)
     if record.status == Certificate.Status.SUSPENDED:
         refuse(Refusal.SUSPENDED, bank=bank, request=request, serial=serial)
+    # SECURITY: a 금융인증서 locked by 5 wrong PINs is unusable everywhere until it
+    # is reissued, also by a browser that still holds a key it unwrapped before.
+    locked = CloudKey.objects.filter(certificate=record, locked_at__isnull=False)
+    if record.kind == Certificate.Kind.FINANCIAL and locked.exists():
+        refuse(Refusal.CLOUD_LOCKED, bank=bank, request=request, serial=serial)
     return leaf, record
 
 
@@ -305,6 +314,8 @@ def pin_is_one_of(verifier: bytes, pins, *, salt: bytes, iterations: int) -> boo
     for pin in pins:
         found |= hmac.compare_digest(pin_verifier_for(pin, salt=salt, iterations=iterations), verifier)
     return found
+
+
 # --- Transfer signatures ----------------------------------------------------------------------
 
 
@@ -347,6 +358,8 @@ def signature_scheme(*, certificate_der: bytes, signature: bytes, data: bytes) -
     """Which accepted scheme ("pkcs1v15" or "pss") a stored signature uses, or
     None when it does not verify (receipts and the staff console check again)."""
     return _signature_scheme(x509.load_der_x509_certificate(certificate_der).public_key(), signature, data)
+
+
 # --- Device copy (인증서 복사) ----------------------------------------------------------------
 
 

@@ -273,6 +273,8 @@ class CloudKey(models.Model):
     def verifier_salt_b64(self) -> str:
         """The salt the browser needs to derive the PIN verifier (not a secret)."""
         return base64.b64encode(bytes(self.verifier_salt)).decode("ascii")
+
+
 class CopySession(models.Model):
     """인증서 복사: a short-lived relay between two devices (DESIGN.md §3 "Device copy").
 

@@ -494,9 +494,18 @@ def cloud_pin_change(
 def cloud_renew_prepare(*, serial: str, device_token: str, bank, session_key: str, request=None):
     """A renewal challenge (to be signed with the old key) and fresh key material."""
     certificate = _cloud_record(serial=serial, device_token=device_token, bank=bank, request=request)
+    # SECURITY: a locked key renews into nothing: only reissue unlocks it.
+    if certificate.cloud_key.locked:
+        refuse(Refusal.CLOUD_LOCKED, bank=bank, customer=certificate.holder, request=request, serial=serial)
     if not renewal_due(certificate):
         refuse(Refusal.RENEWAL_TOO_EARLY, bank=bank, customer=certificate.holder, request=request, serial=serial)
-    challenge = challenge_create(purpose=Challenge.Purpose.RENEW, bank=bank, session_key=session_key, customer=certificate.holder)
+    challenge = challenge_create(
+        purpose=Challenge.Purpose.RENEW,
+        bank=bank,
+        session_key=session_key,
+        customer=certificate.holder,
+        kind=Certificate.Kind.FINANCIAL,
+    )
     return challenge, cloud_setup_new()
 
 
@@ -536,7 +545,9 @@ def certificate_renew_financial(
         refuse(Refusal.BAD_RANDOM, bank=bank, customer=customer, request=request)
     possession_verify(public_key_spki=public_key_spki, signature=new_signature, challenge=challenge, bank=bank, request=request)
     _check_wrapped(verifier=verifier, wrapped_key=wrapped_key, bank=bank, customer=customer, request=request)
-    # The PIN is the one the customer just used; it was checked when it was set.
+    # The browser rewraps under the PIN just used; a crafted client must not
+    # slip a weak one in this way either.
+    _check_not_weak(verifier=verifier, setup=setup, customer=customer, bank=bank, request=request)
     issued = _issue(
         customer=customer,
         bank=record.issuing_bank,

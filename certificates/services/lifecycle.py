@@ -74,8 +74,8 @@ def certificate_status_change(*, certificate: Certificate, to: str, reason: str 
     return locked
 
 
-def certificate_issue_challenge(*, customer, bank, session_key: str) -> Challenge:
-    return challenge_create(purpose=Challenge.Purpose.ISSUE, bank=bank, session_key=session_key, customer=customer)
+def certificate_issue_challenge(*, customer, bank, session_key: str, kind: str = Certificate.Kind.JOINT) -> Challenge:
+    return challenge_create(purpose=Challenge.Purpose.ISSUE, bank=bank, session_key=session_key, customer=customer, kind=kind)
 
 
 class ReissueReason(models.TextChoices):

@@ -76,7 +76,7 @@ def cloud_issue_prepare_view(request):
     if not _issue_verified(request) or _issue_state(request).get("kind") != Certificate.Kind.FINANCIAL:
         return _refusal_response(Refusal.NOT_VERIFIED)
     challenge = services.certificate_issue_challenge(
-        customer=request.user, bank=request.bank, session_key=_ensure_session(request)
+        customer=request.user, bank=request.bank, session_key=_ensure_session(request), kind=Certificate.Kind.FINANCIAL
     )
     setup = services.cloud_setup_new()
     _setup_keep(request, "issue", setup)
@@ -151,9 +151,7 @@ def cloud_pin_view(request):
     except _BadField:
         return _refusal_response(Refusal.MALFORMED_REQUEST, status=400)
     try:
-        services.cloud_pin_change(
-            serial=serial, device_token=request.device_token, bank=request.bank, request=request, **fields
-        )
+        services.cloud_pin_change(serial=serial, device_token=request.device_token, bank=request.bank, request=request, **fields)
     except CertificateRefused as exc:
         return _refused(exc)
     return JsonResponse({"serial": serial, "message": _("금융인증서 PIN을 변경했습니다.")})

@@ -39,9 +39,7 @@ def manage_view(request):
     context = {
         "certificates": certificates,
         "cloud_certificates": selectors.cloud_certificates_of(customer=request.user),
-        "device_registered": services.cloud_device_current(
-            person_index=request.user.rrn_index, device_token=request.device_token
-        )
+        "device_registered": services.cloud_device_current(person_index=request.user.rrn_index, device_token=request.device_token)
         is not None,
     }
     return render(request, "certificates/manage.html", context)

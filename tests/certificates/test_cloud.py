@@ -202,6 +202,27 @@ def test_only_reissue_unlocks_a_locked_certificate(cloud, customer, rsa_keys):
     assert refused.value.reason == Refusal.REVOKED
 
 
+def test_a_locked_certificate_cannot_sign_even_with_a_key_unwrapped_before(cloud, customer, rsa_keys):
+    """A browser that opened the key before the lock still holds it: the server refuses its signatures."""
+    for _ in range(5):
+        with pytest.raises(CertificateRefused):
+            unlock(cloud, "111112")
+    challenge = challenge_create(purpose=Challenge.Purpose.LOGIN, bank=customer.bank, session_key=SESSION)
+    with pytest.raises(CertificateRefused) as refused:
+        certificate_login(
+            bank=customer.bank,
+            session_key=SESSION,
+            token=challenge.token,
+            certificate_der=bytes(cloud.der),
+            signature=sign(rsa_keys[1], bytes(challenge.to_sign)),
+        )
+    assert refused.value.reason == Refusal.CLOUD_LOCKED
+    with time_machine.travel(cloud.not_after - datetime.timedelta(days=5), tick=False):
+        with pytest.raises(CertificateRefused) as refused:
+            services.cloud_renew_prepare(serial=cloud.serial, device_token=DEVICE, bank=cloud.issuing_bank, session_key=SESSION)
+    assert refused.value.reason == Refusal.CLOUD_LOCKED
+
+
 @pytest.mark.django_db(transaction=True)
 def test_parallel_wrong_pins_are_each_counted_and_lock_at_exactly_five(test_ca, make_customer, rsa_keys):
     customer = make_customer()
@@ -410,6 +431,23 @@ def test_used_in_its_last_thirty_days_it_renews_itself(
     assert "자동 갱신" in mail.outbox[-1].subject
 
 
+def test_renewal_challenge_names_the_financial_certificate(cloud):
+    with time_machine.travel(cloud.not_after - datetime.timedelta(days=5), tick=False):
+        challenge, _setup = services.cloud_renew_prepare(
+            serial=cloud.serial, device_token=DEVICE, bank=cloud.issuing_bank, session_key=SESSION
+        )
+    assert "금융인증서 갱신 요청" in bytes(challenge.to_sign).decode()
+
+
+def test_renewal_to_a_weak_pin_is_refused(cloud, rsa_keys):
+    with time_machine.travel(cloud.not_after - datetime.timedelta(days=5), tick=False):
+        with pytest.raises(CertificateRefused) as refused:
+            renew(cloud, rsa_keys[1], rsa_keys[2], pin="111111")
+    assert refused.value.reason == Refusal.WEAK_PIN
+    cloud.refresh_from_db()
+    assert cloud.status == "valid"
+
+
 def test_renewal_must_be_signed_with_the_old_key(cloud, rsa_keys):
     with time_machine.travel(cloud.not_after - datetime.timedelta(days=5), tick=False):
         with pytest.raises(CertificateRefused) as refused:
@@ -437,6 +475,7 @@ def test_issuance_over_http(test_ca, logged_in_client, customer, rsa_keys, djang
     page = client.get("/nuri/certificates/issue/keys/")
     assert page.status_code == 200 and b"data-cloud-issue" in page.content
     prepared = client.post("/nuri/certificates/issue/cloud/prepare/").json()
+    assert "금융인증서 발급 요청" in base64.b64decode(prepared["to_sign"]).decode()
     secret = base64.b64decode(prepared["server_secret"])
     assert len(secret) == 32
     salt = base64.b64decode(prepared["verifier_salt"])
