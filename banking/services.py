@@ -168,7 +168,8 @@ def ledger_move(
     now = timezone.now()
     with transaction.atomic():
         ids = sorted([debit_account.pk, credit_account.pk])
-        locked = {a.pk: a for a in DepositAccount.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+        rows = DepositAccount.objects.select_for_update(of=("self",)).select_related("bank", "owner")
+        locked = {a.pk: a for a in rows.filter(pk__in=ids).order_by("pk")}
         debit, credit = locked[debit_account.pk], locked[credit_account.pk]
         if debit.kind == DepositAccount.Kind.CUSTOMER and debit.balance < amount:
             raise InsufficientFunds()
