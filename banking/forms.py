@@ -5,7 +5,27 @@ from django.utils.translation import gettext_lazy as _
 
 from banking.models import LedgerEntry
 
-PERIODS = {"1w": 7, "1m": 31, "3m": 92}
+# Preset periods as Korean banks count them: 1주일 back 7 days, 1개월 and
+# 3개월 back to the same day of an earlier month (clamped to its last day).
+PERIOD_WEEKS = {"1w": 1}
+PERIOD_MONTHS = {"1m": 1, "3m": 3}
+
+
+def months_before(day: datetime.date, months: int) -> datetime.date:
+    """The same day `months` calendar months earlier: 2026-05-31 → 2026-04-30."""
+    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
+    month += 1
+    next_month = datetime.date(year + (month == 12), month % 12 + 1, 1)
+    return datetime.date(year, month, min(day.day, (next_month - datetime.timedelta(days=1)).day))
+
+
+def period_range(period: str, today: datetime.date) -> tuple[datetime.date, datetime.date] | None:
+    """(from, to) of a preset period ending today, or None for 직접입력."""
+    if period in PERIOD_WEEKS:
+        return today - datetime.timedelta(weeks=PERIOD_WEEKS[period]), today
+    if period in PERIOD_MONTHS:
+        return months_before(today, PERIOD_MONTHS[period]), today
+    return None
 
 
 class HistoryFilterForm(forms.Form):
@@ -34,12 +54,17 @@ class HistoryFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.today = today
 
+    def period_options(self) -> list[tuple[forms.BoundField, tuple[datetime.date, datetime.date] | None]]:
+        """Each period radio with the dates it stands for (None for 직접입력),
+        so the page can fill the date fields when a preset is picked."""
+        return [(radio, period_range(radio.data["value"], self.today)) for radio in self["period"]]
+
     def clean(self):
         cleaned = super().clean()
         period = cleaned.get("period") or "1m"
-        if period in PERIODS:
-            cleaned["date_to"] = self.today
-            cleaned["date_from"] = self.today - datetime.timedelta(days=PERIODS[period])
+        preset = period_range(period, self.today)
+        if preset is not None:
+            cleaned["date_from"], cleaned["date_to"] = preset
         date_from, date_to = cleaned.get("date_from"), cleaned.get("date_to")
         if date_from and date_to:
             if date_from > date_to:

@@ -51,6 +51,10 @@ def _filtered_entries(request, account):
     if not form.is_valid():
         return form, None, account.entries.none()
     shown_range = (form.cleaned_data["date_from"], form.cleaned_data["date_to"])
+    # The date fields show the range a preset period stands for.
+    form.data = form.data.copy()
+    for name, day in zip(("date_from", "date_to"), shown_range, strict=True):
+        form.data[name] = day.isoformat() if day else ""
     entries = selectors.account_entries(
         account=account,
         date_from=form.cleaned_data["date_from"],
@@ -68,7 +72,8 @@ def account_history_view(request, number):
     query = request.GET.copy()
     query.pop("page", None)
     context = {"account": account, "form": form, "page": page, "query": query.urlencode(), "shown_range": shown_range}
-    return render(request, "banking/account_history.html", context)
+    # Bad filters show the form with its Korean message, as a 400.
+    return render(request, "banking/account_history.html", context, status=200 if form.is_valid() else 400)
 
 
 # Korean column names; the UTF-8 byte order mark makes Excel read them as UTF-8.
@@ -81,7 +86,8 @@ def account_history_csv_view(request, number):
     account = _own_account(request, number)
     form, _shown_range, entries = _filtered_entries(request, account)
     if not form.is_valid():
-        return HttpResponseBadRequest(" ".join(str(e) for e in form.non_field_errors()) or "bad filter")
+        errors = [str(error) for errors in form.errors.values() for error in errors]
+        return HttpResponseBadRequest(" ".join(errors), content_type="text/plain; charset=utf-8")
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(CSV_HEADER)

@@ -205,7 +205,6 @@ def test_won_reads_as_krw_on_english_pages():
         assert won(1234567) == "KRW 1,234,567"
 
 
-
 def test_won_amount_prints_the_number_only():
     assert won_amount(1234567) == "1,234,567"
     assert won_amount(None) == ""
