@@ -38,6 +38,10 @@ class Refusal(models.TextChoices):
     NOT_SAME_PERSON = "not_same_person", _("본인 명의의 인증서가 아닙니다. 고객님 본인의 인증서만 등록할 수 있습니다.")
     ALREADY_REGISTERED = "already_registered", _("이미 이 은행에 등록된 인증서입니다.")
     RENEWAL_TOO_EARLY = "renewal_too_early", _("갱신은 만료 30일 전부터 만료일까지 할 수 있습니다.")
+    ALREADY_RENEWED = (
+        "already_renewed",
+        _("이미 갱신되었거나 더 이상 유효하지 않은 인증서입니다. 새로 고친 뒤 다시 시도해 주세요."),
+    )
     # 금융인증서 (cloud)
     WEAK_PIN = "weak_pin", _("같은 숫자의 반복, 연속된 숫자, 생년월일은 PIN으로 쓸 수 없습니다. 다른 PIN을 정해 주세요.")
     WRONG_PIN = "wrong_pin", _("PIN이 올바르지 않습니다.")

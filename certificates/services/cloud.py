@@ -46,7 +46,7 @@ from certificates.challenges import (
 )
 from certificates.exceptions import Refusal
 from certificates.models import Certificate, Challenge, CloudDevice, CloudKey
-from certificates.services.lifecycle import R, S, _notify, _record_certificate, certificate_status_change
+from certificates.services.lifecycle import R, _notify, _record_certificate, supersede_for_renewal
 
 SALT_LENGTH = 16
 SECRET_LENGTH = 32
@@ -252,7 +252,8 @@ def _plus_years(moment: datetime.datetime, years: int) -> datetime.datetime:
         return moment.replace(year=moment.year + years, day=28)
 
 
-def _issue(*, customer, bank, public_key_spki: bytes, r: bytes, not_after=None, request=None):
+def _ca_issue(*, customer, bank, public_key_spki: bytes, r: bytes, not_after=None):
+    """The CA's new 금융인증서, or None for a key or name it must not sign."""
     try:
         return ca.certificate_issue(
             public_key_der=public_key_spki,
@@ -266,7 +267,14 @@ def _issue(*, customer, bank, public_key_spki: bytes, r: bytes, not_after=None, 
             base_url=settings.CERTBANK_PUBLIC_URL,
         )
     except ValueError:
+        return None
+
+
+def _issue(*, customer, bank, public_key_spki: bytes, r: bytes, request=None):
+    issued = _ca_issue(customer=customer, bank=bank, public_key_spki=public_key_spki, r=r)
+    if issued is None:
         refuse(Refusal.BAD_PUBLIC_KEY, bank=bank, customer=customer, request=request)
+    return issued
 
 
 def certificate_issue_financial(
@@ -519,6 +527,7 @@ def certificate_renew_financial(
     public_key_spki: bytes,
     new_signature: bytes,
     r: bytes,
+    old_verifier: bytes,
     verifier: bytes,
     wrapped_key: bytes,
     setup: CloudSetup,
@@ -526,8 +535,8 @@ def certificate_renew_financial(
     request=None,
 ) -> Certificate:
     """자동 갱신: a new key made in the browser, the request signed with the old
-    key (and the new one); 3 more years from the old expiry; the old one
-    superseded, its registrations carried over."""
+    key (and the new one) and the PIN proved again; 3 more years from the old
+    expiry; the old one superseded, its registrations carried over."""
     challenge = challenge_consume(
         token=token, purpose=Challenge.Purpose.RENEW, bank=bank, session_key=session_key, request=request
     )
@@ -541,6 +550,10 @@ def certificate_renew_financial(
     if not renewal_due(record):
         refuse(Refusal.RENEWAL_TOO_EARLY, bank=bank, customer=customer, request=request, serial=record.serial)
     signature_verify(leaf=leaf, signature=signature, challenge=challenge, bank=bank, request=request)
+    # SECURITY: the new key is wrapped under a PIN the server cannot see, so
+    # the old PIN is proved (and counted) here as well: a browser that merely
+    # still holds an unwrapped key cannot renew it under a PIN of its choosing.
+    _pin_check(certificate=record, verifier=old_verifier, bank=bank, request=request)
     if len(r) != vid.R_LENGTH:
         refuse(Refusal.BAD_RANDOM, bank=bank, customer=customer, request=request)
     possession_verify(public_key_spki=public_key_spki, signature=new_signature, challenge=challenge, bank=bank, request=request)
@@ -548,41 +561,48 @@ def certificate_renew_financial(
     # The browser rewraps under the PIN just used; a crafted client must not
     # slip a weak one in this way either.
     _check_not_weak(verifier=verifier, setup=setup, customer=customer, bank=bank, request=request)
-    issued = _issue(
-        customer=customer,
-        bank=record.issuing_bank,
-        public_key_spki=public_key_spki,
-        r=r,
-        not_after=_plus_years(record.not_after, 3),
-        request=request,
-    )
     registrations = list(record.registrations.select_related("bank", "customer"))
+    refusal = None
     with transaction.atomic():
-        certificate_status_change(certificate=record, to=S.REVOKED, reason=R.SUPERSEDED, request=request)
-        certificate = _record_certificate(
-            issued=issued,
-            customer=customer,
-            bank=record.issuing_bank,
-            replaced_reason=R.SUPERSEDED,
-            registrations=registrations,
-            kind=Certificate.Kind.FINANCIAL,
-            request=request,
-        )
-        _store_key(certificate=certificate, setup=setup, verifier=verifier, wrapped_key=wrapped_key)
-        audit_record(
-            action=Action.CERTIFICATE_RENEWED,
-            customer=customer,
-            bank=bank,
-            request=request,
-            serial=certificate.serial,
-            previous=record.serial,
-            automatic=True,
-        )
-        _notify(
-            customer,
-            bank,
-            "금융인증서가 자동 갱신되었습니다",
-            certificate,
-            f" 새 만료일 {timezone.localtime(certificate.not_after):%Y-%m-%d}.",
-        )
+        refusal = supersede_for_renewal(certificate=record, request=request)
+        if refusal is None:
+            issued = _ca_issue(
+                customer=customer,
+                bank=record.issuing_bank,
+                public_key_spki=public_key_spki,
+                r=r,
+                not_after=_plus_years(record.not_after, 3),
+            )
+            if issued is None:
+                refusal = Refusal.BAD_PUBLIC_KEY
+                transaction.set_rollback(True)  # the old certificate stays as it was
+        if refusal is None:
+            certificate = _record_certificate(
+                issued=issued,
+                customer=customer,
+                bank=record.issuing_bank,
+                replaced_reason=R.SUPERSEDED,
+                registrations=registrations,
+                kind=Certificate.Kind.FINANCIAL,
+                request=request,
+            )
+            _store_key(certificate=certificate, setup=setup, verifier=verifier, wrapped_key=wrapped_key)
+            audit_record(
+                action=Action.CERTIFICATE_RENEWED,
+                customer=customer,
+                bank=bank,
+                request=request,
+                serial=certificate.serial,
+                previous=record.serial,
+                automatic=True,
+            )
+            _notify(
+                customer,
+                bank,
+                "금융인증서가 자동 갱신되었습니다",
+                certificate,
+                f" 새 만료일 {timezone.localtime(certificate.not_after):%Y-%m-%d}.",
+            )
+    if refusal is not None:
+        refuse(refusal, bank=bank, customer=customer, request=request, serial=record.serial)
     return certificate

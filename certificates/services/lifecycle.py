@@ -276,40 +276,61 @@ def certificate_renew(
     if len(r) != vid.R_LENGTH:
         refuse(Refusal.BAD_RANDOM, bank=bank, customer=customer, request=request)
     possession_verify(public_key_spki=public_key_spki, signature=new_signature, challenge=challenge, bank=bank, request=request)
-    try:
-        issued = ca.certificate_issue(
-            public_key_der=public_key_spki,
-            bank=record.issuing_bank,
-            real_name=customer.name,
-            vid=vid.vid_compute(customer.decrypted_rrn(), r),
-            kind=ca.KIND_JOINT,
-            serial_digits=f"{secrets.randbelow(10**10):010d}",
-            not_before=timezone.now(),
-            not_after=_plus_one_year(record.not_after),
-            base_url=settings.CERTBANK_PUBLIC_URL,
-        )
-    except ValueError:
-        refuse(Refusal.BAD_PUBLIC_KEY, bank=bank, customer=customer, request=request)
+    refusal = None
     with transaction.atomic():
-        certificate_status_change(certificate=record, to=S.REVOKED, reason=R.SUPERSEDED, request=request)
-        certificate = _record_certificate(
-            issued=issued,
-            customer=record.holder,
-            bank=record.issuing_bank,
-            replaced_reason=R.SUPERSEDED,
-            registrations=registrations,
-            request=request,
-        )
-        audit_record(
-            action=Action.CERTIFICATE_RENEWED,
-            customer=customer,
-            bank=bank,
-            request=request,
-            serial=certificate.serial,
-            previous=record.serial,
-        )
-        _notify(customer, bank, "인증서가 갱신되었습니다", certificate)
+        refusal = supersede_for_renewal(certificate=record, request=request)
+        if refusal is None:
+            try:
+                issued = ca.certificate_issue(
+                    public_key_der=public_key_spki,
+                    bank=record.issuing_bank,
+                    real_name=customer.name,
+                    vid=vid.vid_compute(customer.decrypted_rrn(), r),
+                    kind=ca.KIND_JOINT,
+                    serial_digits=f"{secrets.randbelow(10**10):010d}",
+                    not_before=timezone.now(),
+                    not_after=_plus_one_year(record.not_after),
+                    base_url=settings.CERTBANK_PUBLIC_URL,
+                )
+            except ValueError:
+                refusal = Refusal.BAD_PUBLIC_KEY
+                transaction.set_rollback(True)  # the old certificate stays as it was
+        if refusal is None:
+            certificate = _record_certificate(
+                issued=issued,
+                customer=record.holder,
+                bank=record.issuing_bank,
+                replaced_reason=R.SUPERSEDED,
+                registrations=registrations,
+                request=request,
+            )
+            audit_record(
+                action=Action.CERTIFICATE_RENEWED,
+                customer=customer,
+                bank=bank,
+                request=request,
+                serial=certificate.serial,
+                previous=record.serial,
+            )
+            _notify(customer, bank, "인증서가 갱신되었습니다", certificate)
+    if refusal is not None:
+        refuse(refusal, bank=bank, customer=customer, request=request, serial=record.serial)
     return certificate
+
+
+def supersede_for_renewal(*, certificate: Certificate, request=None) -> Refusal | None:
+    """Inside the renewal's transaction, before the CA signs: lock the
+    certificate being renewed and supersede it if it is still valid.
+
+    SECURITY: of two renewals of one certificate at once, the row lock lets
+    one through; the other gets ALREADY_RENEWED (a clear refusal, not an
+    InvalidTransition 500) and the CA signs nothing for it. The caller
+    refuses outside the transaction, so the refusal's audit row is kept.
+    """
+    if not Certificate.objects.select_for_update().filter(pk=certificate.pk, status=S.VALID).exists():
+        return Refusal.ALREADY_RENEWED
+    certificate_status_change(certificate=certificate, to=S.REVOKED, reason=R.SUPERSEDED, request=request)
+    return None
 
 
 def certificate_suspend_by_customer(*, customer, certificate: Certificate, request=None) -> Certificate:

@@ -186,7 +186,16 @@ def cloud_renew_complete_view(request):
     try:
         fields = {
             name: _b64_field(request, name)
-            for name in ("certificate", "signature", "public_key", "new_signature", "r", "verifier", "wrapped_key")
+            for name in (
+                "certificate",
+                "signature",
+                "public_key",
+                "new_signature",
+                "r",
+                "old_verifier",
+                "verifier",
+                "wrapped_key",
+            )
         }
     except _BadField:
         return _refusal_response(Refusal.MALFORMED_REQUEST, status=400)
@@ -203,6 +212,7 @@ def cloud_renew_complete_view(request):
             public_key_spki=fields["public_key"],
             new_signature=fields["new_signature"],
             r=fields["r"],
+            old_verifier=fields["old_verifier"],
             verifier=fields["verifier"],
             wrapped_key=fields["wrapped_key"],
             setup=setup,
@@ -211,6 +221,9 @@ def cloud_renew_complete_view(request):
         )
     except CertificateRefused as exc:
         return _refused(exc)
+    # Shown on the next page (the accounts after a login, the receipt after a transfer).
+    expiry = timezone.localtime(certificate.not_after)
+    messages.info(request, _("금융인증서가 자동 갱신되었습니다. 새 만료일: %(date)s") % {"date": f"{expiry:%Y-%m-%d}"})
     return _issued_answer(certificate, redirect="")
 
 

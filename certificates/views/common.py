@@ -27,6 +27,7 @@ _MAX_SIZES = {
     "r": 64,
     # 금융인증서
     "verifier": 64,
+    "old_verifier": 64,
     "new_verifier": 64,
     "new_verifier_salt": 64,
     "new_wrap_salt": 64,

@@ -154,6 +154,7 @@ def test_in_its_last_thirty_days_it_renews_itself_on_use(page, customer):
     with time_machine.travel(old.not_after - datetime.timedelta(days=20)):
         cloud_login(page, "nuri")
         expect(page).to_have_url(re.compile(r"/nuri/accounts/$"))
+        expect(page.get_by_text("금융인증서가 자동 갱신되었습니다.")).to_be_visible()
         old.refresh_from_db()
         assert old.status == "revoked" and old.revocation_reason == "superseded"
         renewed = Certificate.objects.get(kind="financial", status="valid")

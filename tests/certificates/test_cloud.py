@@ -17,6 +17,7 @@ import pytest
 import time_machine
 from cryptography import x509
 from django.core import mail
+from django.utils import timezone
 
 from accounts.models import SmsMessage
 from audit.models import Action, AuditEvent
@@ -385,7 +386,7 @@ def test_cloud_certificate_registers_at_another_bank(test_ca, customer, make_cus
 # --- Automatic renewal -----------------------------------------------------------------------
 
 
-def renew(certificate, old_key, new_key, *, device=DEVICE, pin=PIN_OK):
+def renew(certificate, old_key, new_key, *, device=DEVICE, pin=PIN_OK, old_pin=PIN_OK):
     challenge, setup = services.cloud_renew_prepare(
         serial=certificate.serial, device_token=device, bank=certificate.issuing_bank, session_key=SESSION
     )
@@ -399,6 +400,7 @@ def renew(certificate, old_key, new_key, *, device=DEVICE, pin=PIN_OK):
         public_key_spki=spki(new_key),
         new_signature=sign(new_key, to_sign),
         r=os.urandom(20),
+        old_verifier=pin_verifier(certificate, old_pin),
         verifier=verifier(pin, setup),
         wrapped_key=wrapped(),
         setup=setup,
@@ -446,6 +448,66 @@ def test_renewal_to_a_weak_pin_is_refused(cloud, rsa_keys):
     assert refused.value.reason == Refusal.WEAK_PIN
     cloud.refresh_from_db()
     assert cloud.status == "valid"
+
+
+def test_renewal_needs_the_current_pin_and_counts_a_wrong_one(cloud, rsa_keys):
+    """Holding the unwrapped key is not enough to rewrap it under a PIN of one's choosing."""
+    with time_machine.travel(cloud.not_after - datetime.timedelta(days=5), tick=False):
+        with pytest.raises(CertificateRefused) as refused:
+            renew(cloud, rsa_keys[1], rsa_keys[2], pin="202611", old_pin="111112")
+    assert refused.value.reason == Refusal.WRONG_PIN
+    assert CloudKey.objects.get(certificate=cloud).failed_pins == 1
+    cloud.refresh_from_db()
+    assert cloud.status == "valid" and Certificate.objects.filter(kind="financial").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_renewals_at_once_renew_once_and_refuse_the_other(test_ca, make_customer, rsa_keys):
+    customer = make_customer()
+    certificate = issue_cloud(customer, rsa_keys[1])
+    outcomes = []
+    barrier = threading.Barrier(2)
+
+    def attempt(new_key):
+        from django.db import connection
+
+        try:
+            with time_machine.travel(certificate.not_after - datetime.timedelta(days=5), tick=False):
+                challenge, setup = services.cloud_renew_prepare(
+                    serial=certificate.serial, device_token=DEVICE, bank=certificate.issuing_bank, session_key=SESSION
+                )
+                to_sign = bytes(challenge.to_sign)
+                barrier.wait()
+                services.certificate_renew_financial(
+                    bank=certificate.issuing_bank,
+                    session_key=SESSION,
+                    token=challenge.token,
+                    certificate_der=bytes(certificate.der),
+                    signature=sign(rsa_keys[1], to_sign),
+                    public_key_spki=spki(new_key),
+                    new_signature=sign(new_key, to_sign),
+                    r=os.urandom(20),
+                    old_verifier=pin_verifier(certificate, PIN_OK),
+                    verifier=verifier(PIN_OK, setup),
+                    wrapped_key=wrapped(),
+                    setup=setup,
+                    device_token=DEVICE,
+                )
+            outcomes.append("renewed")
+        except CertificateRefused as exc:
+            outcomes.append(exc.reason)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=attempt, args=(key,)) for key in (rsa_keys[2], rsa_keys[0])]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == sorted(["renewed", Refusal.ALREADY_RENEWED])
+    # One new certificate, and the old one superseded once.
+    assert Certificate.objects.filter(kind="financial", status="valid").count() == 1
+    assert AuditEvent.objects.filter(action=Action.CERTIFICATE_RENEWED).count() == 1
 
 
 def test_renewal_must_be_signed_with_the_old_key(cloud, rsa_keys):
@@ -502,6 +564,35 @@ def test_issuance_over_http(test_ca, logged_in_client, customer, rsa_keys, djang
         {"serial": certificate.serial, "verifier": b64(pin_verifier(certificate, PIN_OK))},
     ).json()
     assert base64.b64decode(answer["server_secret"]) == secret
+
+
+def test_renewal_over_http_needs_the_old_key_and_the_current_pin(cloud, client, rsa_keys):
+    client.cookies["certbank_device"] = DEVICE
+    with time_machine.travel(cloud.not_after - datetime.timedelta(days=5), tick=False):
+        prepared = client.post("/nuri/certificates/cloud/renew/prepare/", {"serial": cloud.serial}).json()
+        to_sign = base64.b64decode(prepared["to_sign"])
+        salt = base64.b64decode(prepared["verifier_salt"])
+        fields = {
+            "challenge": prepared["challenge"],
+            "certificate": b64(bytes(cloud.der)),
+            "signature": b64(sign(rsa_keys[1], to_sign)),
+            "public_key": b64(spki(rsa_keys[2])),
+            "new_signature": b64(sign(rsa_keys[2], to_sign)),
+            "r": b64(os.urandom(20)),
+            "old_verifier": b64(pin_verifier(cloud, PIN_OK)),
+            "verifier": b64(pin_verifier_for(PIN_OK, salt=salt, iterations=prepared["iterations"])),
+            "wrapped_key": b64(wrapped()),
+        }
+        without_pin = {name: value for name, value in fields.items() if name != "old_verifier"}
+        missing = client.post("/nuri/certificates/cloud/renew/complete/", without_pin)
+        assert missing.status_code == 400 and missing.json()["code"] == "malformed_request"
+        response = client.post("/nuri/certificates/cloud/renew/complete/", fields)
+    assert response.status_code == 200, response.content
+    renewed = Certificate.objects.get(serial=response.json()["serial"])
+    assert renewed.kind == "financial" and renewed.status == "valid"
+    # The next page tells the customer, besides the SMS.
+    expiry = timezone.localtime(renewed.not_after)
+    assert f"금융인증서가 자동 갱신되었습니다. 새 만료일: {expiry:%Y-%m-%d}" in client.get("/nuri/").content.decode()
 
 
 def test_cloud_endpoints_answer_an_unknown_device_with_nothing(cloud, client):

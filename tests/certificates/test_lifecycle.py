@@ -75,6 +75,50 @@ def renew(holder, new_key, *, old_key=None, new_signer=None, der=None, customer=
     )
 
 
+@pytest.mark.django_db(transaction=True)
+def test_two_renewals_at_once_renew_once_and_refuse_the_other(test_ca, make_customer, rsa_keys):
+    import threading
+
+    holder = issue_for(make_customer(), rsa_keys[0])
+    outcomes, barrier = [], threading.Barrier(2)
+
+    def attempt(new_key):
+        from django.db import connection
+
+        try:
+            with at(holder.certificate.not_after - 10 * DAY):
+                challenge = challenge_create(
+                    purpose=Challenge.Purpose.RENEW, bank=holder.customer.bank, session_key=SESSION, customer=holder.customer
+                )
+                data = bytes(challenge.to_sign)
+                barrier.wait()
+                services.certificate_renew(
+                    customer=holder.customer,
+                    bank=holder.customer.bank,
+                    session_key=SESSION,
+                    token=challenge.token,
+                    certificate_der=holder.der,
+                    signature=sign(holder.key, data),
+                    public_key_spki=spki(new_key),
+                    new_signature=sign(new_key, data),
+                    r=os.urandom(20),
+                )
+            outcomes.append("renewed")
+        except CertificateRefused as exc:
+            outcomes.append(exc.reason)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=attempt, args=(key,)) for key in (rsa_keys[1], rsa_keys[2])]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == sorted(["renewed", Refusal.ALREADY_RENEWED])
+    assert Certificate.objects.filter(status="valid").count() == 1
+    assert AuditEvent.objects.filter(action="certificate_renewed").count() == 1
+
+
 def test_renewal_gives_a_new_key_valid_one_year_from_the_old_expiry(holder, rsa_keys, django_capture_on_commit_callbacks):
     old = holder.certificate
     with at(old.not_after - 10 * DAY), django_capture_on_commit_callbacks(execute=True):

@@ -743,6 +743,8 @@ async function renewCloud(dialog, entry, pin, oldKey) {
   const { privateKeyPkcs8, publicKeySpki, signingKey } = await generateKeyPair();
   const r = randomR();
   try {
+    // The server counts this proof of the current PIN like an unlock (the new key is wrapped under it).
+    const oldVerifier = await pinVerifier(pin, { verifierSalt: entry.cloud.verifierSalt, iterations: entry.cloud.iterations });
     const verifier = await pinVerifier(pin, { verifierSalt: fromBase64(prepared.verifier_salt), iterations: prepared.iterations });
     const wrapped = await wrapKey({
       privateKeyPkcs8,
@@ -761,6 +763,7 @@ async function renewCloud(dialog, entry, pin, oldKey) {
         public_key: toBase64(publicKeySpki),
         new_signature: toBase64(await sign(signingKey, toSign)),
         r: toBase64(r),
+        old_verifier: toBase64(oldVerifier),
         verifier: toBase64(verifier),
         wrapped_key: toBase64(wrapped),
       },
