@@ -5,7 +5,7 @@ import datetime
 import secrets
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -437,12 +437,19 @@ def certificate_register_at_bank(
     certificate_vid = certificate_vid_of(leaf)
     if certificate_vid is None or len(r) != vid.R_LENGTH or not vid.vid_matches(certificate_vid, customer.decrypted_rrn(), r):
         refuse(Refusal.NOT_SAME_PERSON, bank=bank, customer=customer, request=request, serial=record.serial)
-    with transaction.atomic():
-        if CertificateRegistration.objects.filter(certificate=record, bank=bank).exists():
-            refuse(Refusal.ALREADY_REGISTERED, bank=bank, customer=customer, request=request, serial=record.serial)
-        registration = CertificateRegistration.objects.create(certificate=record, bank=bank, customer=customer)
-        audit_record(action=Action.CERTIFICATE_REGISTERED, customer=customer, bank=bank, request=request, serial=record.serial)
-        _notify(customer, bank, "타행/타기관 인증서가 등록되었습니다", record)
+    if CertificateRegistration.objects.filter(certificate=record, bank=bank).exists():
+        refuse(Refusal.ALREADY_REGISTERED, bank=bank, customer=customer, request=request, serial=record.serial)
+    try:
+        with transaction.atomic():
+            registration = CertificateRegistration.objects.create(certificate=record, bank=bank, customer=customer)
+            audit_record(
+                action=Action.CERTIFICATE_REGISTERED, customer=customer, bank=bank, request=request, serial=record.serial
+            )
+            _notify(customer, bank, "타행/타기관 인증서가 등록되었습니다", record)
+    except IntegrityError:
+        # SECURITY: two registrations at once both pass the check above; the
+        # unique constraint lets one in and this one is refused (not a 500).
+        refuse(Refusal.ALREADY_REGISTERED, bank=bank, customer=customer, request=request, serial=record.serial)
     return registration
 
 

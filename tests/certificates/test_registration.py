@@ -147,3 +147,44 @@ def test_issuing_bank_registration_cannot_be_removed_as_a_cross_bank_one(holder)
         services.certificate_unregister_at_bank(
             customer=holder.customer, bank=holder.customer.bank, certificate=holder.certificate
         )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_registrations_at_once_register_once_and_refuse_the_other(test_ca, make_customer, rsa_keys):
+    import threading
+
+    from tests.certificates.conftest import issue_for
+
+    holder = issue_for(make_customer(), rsa_keys[0])
+    gildong = make_customer(bank_code="902", login_id="gildong")
+    outcomes, barrier = [], threading.Barrier(2)
+
+    def attempt():
+        from django.db import connection
+
+        challenge = challenge_create(purpose=Challenge.Purpose.REGISTER, bank=gildong.bank, session_key=SESSION, customer=gildong)
+        barrier.wait()
+        try:
+            services.certificate_register_at_bank(
+                customer=gildong,
+                bank=gildong.bank,
+                session_key=SESSION,
+                token=challenge.token,
+                certificate_der=holder.der,
+                signature=sign(holder.key, bytes(challenge.to_sign)),
+                r=holder.r,
+            )
+            outcomes.append("registered")
+        except CertificateRefused as exc:
+            outcomes.append(exc.reason)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=attempt) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == sorted(["registered", Refusal.ALREADY_REGISTERED])
+    assert CertificateRegistration.objects.filter(bank=gildong.bank).count() == 1
+    assert AuditEvent.objects.filter(action="certificate_refused", detail__reason="already_registered").count() == 1
