@@ -195,7 +195,7 @@ class CertificateAdmin(ReadOnlyAdmin):
         for certificate in queryset.select_related("holder"):
             label = f"{certificate.serial} ({certificate.holder.name})"
             try:
-                services.certificate_status_change(
+                services.certificate_status_change_by_staff(
                     certificate=certificate, to=to, reason=reason, actor=request.user, request=request
                 )
             except InvalidTransition:

@@ -51,6 +51,7 @@ from certificates.services.lifecycle import (  # noqa: F401
     certificate_restore_by_customer,
     certificate_revoke_by_customer,
     certificate_status_change,
+    certificate_status_change_by_staff,
     certificate_suspend_by_customer,
     certificate_unregister_at_bank,
     expiry_notices_send,

@@ -316,7 +316,11 @@ def certificate_issue_financial(
     _check_not_weak(verifier=verifier, setup=setup, customer=customer, bank=bank, request=request)
     with transaction.atomic():
         # The SMS check just made registers this browser (fails first when 5 are registered).
-        _register_device(customer=customer, bank=bank, device_token=device_token, user_agent=user_agent, request=request)
+        device, device_created = _register_device(
+            customer=customer, bank=bank, device_token=device_token, user_agent=user_agent, request=request
+        )
+    if device_created:
+        _notify_text(customer, bank, "금융인증서 이용기기가 등록되었습니다", f"기기: {device.label}.")
     issued = _issue(customer=customer, bank=bank, public_key_spki=public_key_spki, r=r, request=request)
     with transaction.atomic():
         certificate = _record_certificate(

@@ -333,6 +333,23 @@ def supersede_for_renewal(*, certificate: Certificate, request=None) -> Refusal 
     return None
 
 
+# What the holder is told when bank staff change a certificate's status.
+_STAFF_NOTICES = {
+    S.SUSPENDED: "은행에서 인증서 효력을 정지했습니다",
+    S.VALID: "은행에서 인증서 효력을 회복했습니다",
+    S.REVOKED: "은행에서 인증서를 폐기했습니다",
+}
+
+
+def certificate_status_change_by_staff(
+    *, certificate: Certificate, to: str, actor, reason: str = "", request=None
+) -> Certificate:
+    """효력정지 / 효력회복 / 폐기 in the staff console; the holder is told at once."""
+    changed = certificate_status_change(certificate=certificate, to=to, reason=reason, actor=actor, request=request)
+    _notify(changed.holder, changed.issuing_bank, _STAFF_NOTICES[to], changed)
+    return changed
+
+
 def certificate_suspend_by_customer(*, customer, certificate: Certificate, request=None) -> Certificate:
     """효력정지 by the holder (logged in): quick, reversible, takes effect at once."""
     changed = certificate_status_change(certificate=certificate, to=S.SUSPENDED, request=request)
@@ -355,6 +372,19 @@ def certificate_revoke_by_customer(*, customer, certificate: Certificate, reques
 
 
 EXPIRY_NOTICE_DAYS = (30, 7, 1)
+
+
+def _expiry_notice_text(certificate: Certificate, now: datetime.datetime) -> str:
+    expiry = f"{timezone.localtime(certificate.not_after):%Y-%m-%d}"
+    left = max((certificate.not_after - now).days, 0)
+    if certificate.kind == Certificate.Kind.FINANCIAL:
+        # DESIGN.md §1: a 금융인증서 used in its last 30 days renews itself.
+        action = "만료 전에 한 번 이용하시면(로그인·이체 등) 자동으로 3년 갱신됩니다."
+        kind = "금융인증서"
+    else:
+        action = f"{certificate.issuing_bank.name_ko} 인증센터에서 갱신해 주세요. 만료 후에는 재발급만 가능합니다."
+        kind = "공동인증서"
+    return f"{kind}가 {expiry}에 만료됩니다(약 {left}일 남음). {action} 일련번호 {certificate.serial}"
 
 
 def expiry_notices_send(*, now=None) -> int:
@@ -382,15 +412,7 @@ def expiry_notices_send(*, now=None) -> int:
                 continue  # another run got here first
             for days in due:
                 ExpiryNotice.objects.get_or_create(certificate=locked, days_before=days)
-            left = (certificate.not_after - now).days
-            notify_customer(
-                customer=certificate.holder,
-                subject="인증서 만료 안내",
-                body=(
-                    f"공동인증서가 {timezone.localtime(certificate.not_after):%Y-%m-%d}에 만료됩니다(약 {max(left, 0)}일 남음). "
-                    f"{certificate.issuing_bank.name_ko} 인증센터에서 갱신해 주세요. 일련번호 {certificate.serial}"
-                ),
-            )
+            notify_customer(customer=certificate.holder, subject="인증서 만료 안내", body=_expiry_notice_text(certificate, now))
             audit_record(
                 action=Action.CERTIFICATE_EXPIRY_NOTICE,
                 customer=certificate.holder,

@@ -112,6 +112,7 @@ def cloud_list_view(request):
 
 @never_cache
 @require_POST
+@sensitive_post_parameters("verifier")
 def cloud_unlock_view(request):
     """A correct PIN verifier releases the wrapped key and the server secret."""
     try:
@@ -140,6 +141,7 @@ def cloud_unlock_view(request):
 
 @never_cache
 @require_POST
+@sensitive_post_parameters("verifier", "new_verifier", "wrapped_key")
 def cloud_pin_view(request):
     """PIN 변경: old verifier, new verifier and salts, the key rewrapped in the browser."""
     try:
@@ -181,6 +183,7 @@ def cloud_renew_prepare_view(request):
 
 @never_cache
 @require_POST
+@sensitive_post_parameters("r", "old_verifier", "verifier", "wrapped_key")
 def cloud_renew_complete_view(request):
     """자동 갱신 step 2: old key's signature, new key's proof, the new wrapped key."""
     try:

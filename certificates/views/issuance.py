@@ -122,6 +122,7 @@ def issue_keys_view(request):
 
 @require_POST
 @json_customer_required
+@sensitive_post_parameters("r", "verifier", "wrapped_key")
 def issue_complete_view(request):
     if not _issue_verified(request):
         return _refusal_response(Refusal.NOT_VERIFIED)

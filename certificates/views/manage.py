@@ -78,6 +78,7 @@ def renew_view(request, serial):
 
 @require_POST
 @json_customer_required
+@sensitive_post_parameters("r")
 def renew_complete_view(request):
     try:
         fields = {name: _b64_field(request, name) for name in ("certificate", "signature", "public_key", "r")}

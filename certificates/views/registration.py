@@ -65,6 +65,7 @@ def register_view(request):
 
 @require_POST
 @json_customer_required
+@sensitive_post_parameters("r")
 def register_complete_view(request):
     if not _register_verified(request):
         return _refusal_response(Refusal.NOT_VERIFIED)

@@ -105,6 +105,7 @@ def test_issuance_stores_the_key_sealed_and_registers_the_device(cloud, customer
     assert device.label == "Chrome · Windows"
     assert DEVICE not in device.device_digest
     assert "금융인증서가 발급되었습니다" in mail.outbox[-1].subject
+    assert SmsMessage.objects.filter(phone=customer.phone, body__contains="금융인증서 이용기기가 등록되었습니다").exists()
 
 
 @pytest.mark.parametrize("weak", ["000000", "999999", "123456", "654321", "345678", "900101"])

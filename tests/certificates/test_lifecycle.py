@@ -231,6 +231,21 @@ def test_expiry_notices_go_out_30_7_and_1_days_before_each_exactly_once(holder, 
     assert SmsMessage.objects.filter(body__contains="만료됩니다").count() == 3
 
 
+def test_expiry_notice_tells_each_kind_what_to_do(holder, rsa_keys, django_capture_on_commit_callbacks):
+    from tests.certificates.test_cloud import issue_cloud
+
+    cloud = issue_cloud(holder.customer, rsa_keys[1])
+    with at(holder.certificate.not_after - 5 * DAY), django_capture_on_commit_callbacks(execute=True):
+        services.expiry_notices_send()
+    with at(cloud.not_after - 5 * DAY), django_capture_on_commit_callbacks(execute=True):
+        services.expiry_notices_send()
+    notices = SmsMessage.objects.filter(body__contains="만료됩니다")
+    joint = notices.get(body__contains=holder.certificate.serial).body
+    financial = notices.get(body__contains=cloud.serial).body
+    assert "공동인증서가" in joint and "인증센터에서 갱신해 주세요" in joint
+    assert "금융인증서가" in financial and "자동으로 3년 갱신됩니다" in financial and "공동인증서" not in financial
+
+
 def test_a_late_first_run_sends_one_notice_not_three(holder, django_capture_on_commit_callbacks):
     with at(holder.certificate.not_after - 5 * DAY), django_capture_on_commit_callbacks(execute=True):
         assert services.expiry_notices_send() == 1

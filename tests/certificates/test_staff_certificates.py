@@ -11,7 +11,7 @@ from django.test import Client
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import Customer
+from accounts.models import Customer, SmsMessage
 from audit.models import AuditEvent
 from banking import demo
 from certificates.apps import SECURITY_OFFICER_GROUP, STAFF_ROLES, TELLER_GROUP
@@ -210,22 +210,30 @@ def test_certificates_cannot_be_added_changed_or_deleted(officer_client, holder)
 # --- Teller ------------------------------------------------------------------------------------------
 
 
-def test_teller_suspends_and_restores_and_each_is_audited_with_the_teller(teller_client, roles, holder):
+def test_teller_suspends_and_restores_and_each_is_audited_with_the_teller(
+    teller_client, roles, holder, django_capture_on_commit_callbacks
+):
     teller = roles["teller"][0]
     certificate = holder.certificate
 
-    response = act(teller_client, "suspend_certificates", certificate)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = act(teller_client, "suspend_certificates", certificate)
     certificate.refresh_from_db()
     assert certificate.status == Certificate.Status.SUSPENDED
     assert any("효력을 정지했습니다" in m for m in messages_of(response))
 
-    response = act(teller_client, "restore_certificates", certificate)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = act(teller_client, "restore_certificates", certificate)
     certificate.refresh_from_db()
     assert certificate.status == Certificate.Status.VALID
     assert any("효력을 회복했습니다" in m for m in messages_of(response))
 
     events = list(status_events(certificate).order_by("id"))
     assert [(e.detail["previous"], e.detail["status"]) for e in events][-2:] == [("valid", "suspended"), ("suspended", "valid")]
+    # The holder hears of both at once.
+    texts = list(SmsMessage.objects.filter(phone=holder.customer.phone).values_list("body", flat=True))
+    assert any("은행에서 인증서 효력을 정지했습니다" in t and certificate.serial in t for t in texts)
+    assert any("은행에서 인증서 효력을 회복했습니다" in t for t in texts)
     assert all(e.actor == teller for e in events[-2:])
 
 
