@@ -55,9 +55,14 @@ WRAP_VERSION = 1
 _WRAPPED_MIN = 1 + 12 + 16 + 600
 _WRAPPED_MAX = 8192
 
-# DESIGN.md §1: no 000000-style repeats, no 123456-style runs (both ways).
+# DESIGN.md §1: no 000000-style repeats, no 123456-style runs, both ways and
+# through 9 → 0 (890123, 109876): exactly the browser's "same" and "sequence"
+# rules (static/js/crypto/cloud.js checkPin). The server sees only a PBKDF2
+# verifier, so it can refuse only PINs it enumerates, each costing one
+# derivation; the browser's "pattern" rule (112233, 121212, 123123: about
+# 2,000 PINs) is therefore enforced on the device only.
 WEAK_PINS = tuple(str(d) * 6 for d in range(10)) + tuple(
-    run for start in range(5) for run in ("0123456789"[start : start + 6], "9876543210"[start : start + 6])
+    "".join(str((start + step * i) % 10) for i in range(6)) for step in (1, 9) for start in range(10)
 )
 
 

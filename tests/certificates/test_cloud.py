@@ -108,7 +108,18 @@ def test_issuance_stores_the_key_sealed_and_registers_the_device(cloud, customer
     assert SmsMessage.objects.filter(phone=customer.phone, body__contains="금융인증서 이용기기가 등록되었습니다").exists()
 
 
-@pytest.mark.parametrize("weak", ["000000", "999999", "123456", "654321", "345678", "900101"])
+def test_the_server_refuses_exactly_the_browsers_repeats_and_runs():
+    """The server's list is the browser's "same" and "sequence" rules, 9 → 0 included."""
+    from certificates.client.cloud import check_pin
+
+    # Both rules mean "every digit is the one before plus a fixed step (mod 10)",
+    # so the 100 PINs of a first digit and a step hold every PIN they refuse.
+    constant_steps = {"".join(str((first + step * i) % 10) for i in range(6)) for first in range(10) for step in range(10)}
+    browser = {pin for pin in constant_steps if check_pin(pin) in ("same", "sequence")}
+    assert set(services.WEAK_PINS) == browser and len(browser) == 30
+
+
+@pytest.mark.parametrize("weak", ["000000", "999999", "123456", "654321", "345678", "900101", "890123", "109876"])
 def test_weak_pins_are_refused_although_the_server_never_sees_them(test_ca, customer, rsa_keys, weak):
     with pytest.raises(CertificateRefused) as refused:
         issue_cloud(customer, rsa_keys[1], pin=weak)
