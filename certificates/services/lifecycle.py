@@ -79,12 +79,12 @@ def certificate_issue_challenge(*, customer, bank, session_key: str, kind: str =
 
 
 class ReissueReason(models.TextChoices):
-    """Why a customer asks for a new 공동인증서 (재발급), and what it means for the old one."""
+    """Why a customer asks for a new certificate (재발급), and what it means for the old one."""
 
     NEW = "new", gettext_lazy("신규 발급")
     LOST = "lost", gettext_lazy("분실")
-    FORGOTTEN_PASSWORD = "forgotten_password", gettext_lazy("비밀번호 분실")
-    DELETED = "deleted", gettext_lazy("삭제")
+    FORGOTTEN_PASSWORD = "forgotten_password", gettext_lazy("비밀번호·PIN 분실, 금융인증서 잠김")
+    DELETED = "deleted", gettext_lazy("인증서 삭제")
 
 
 # RFC 5280 reason for the certificate a reissue replaces: a lost key may be in

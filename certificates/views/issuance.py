@@ -83,7 +83,16 @@ def _verification_sms(request, *, purpose: str, back_url: str):
             state = {**state, "stage": "verified", "at": timezone.now().timestamp()}
             request.session[ISSUE_SESSION_KEY] = state
             return state, None
-    return None, render(request, "certificates/issue_verify.html", {"form": form, "phone": request.user.masked_phone})
+    kind = state.get("kind")
+    context = {"form": form, "phone": request.user.masked_phone, "kind": kind, "title": _verification_title(purpose, kind)}
+    return None, render(request, "certificates/issue_verify.html", context)
+
+
+def _verification_title(purpose: str, kind: str | None) -> str:
+    """The SMS step's heading: what the customer is verifying for."""
+    if purpose == Challenge.Purpose.ISSUE:
+        return _("금융인증서 발급·재발급") if kind == Certificate.Kind.FINANCIAL else _("공동인증서 발급·재발급")
+    return {"revoke": _("인증서 폐기"), "restore": _("인증서 효력회복")}.get(purpose, _("본인확인"))
 
 
 @customer_required

@@ -484,27 +484,26 @@ def test_two_renewals_at_once_renew_once_and_refuse_the_other(test_ca, make_cust
         from django.db import connection
 
         try:
-            with time_machine.travel(certificate.not_after - datetime.timedelta(days=5), tick=False):
-                challenge, setup = services.cloud_renew_prepare(
-                    serial=certificate.serial, device_token=DEVICE, bank=certificate.issuing_bank, session_key=SESSION
-                )
-                to_sign = bytes(challenge.to_sign)
-                barrier.wait()
-                services.certificate_renew_financial(
-                    bank=certificate.issuing_bank,
-                    session_key=SESSION,
-                    token=challenge.token,
-                    certificate_der=bytes(certificate.der),
-                    signature=sign(rsa_keys[1], to_sign),
-                    public_key_spki=spki(new_key),
-                    new_signature=sign(new_key, to_sign),
-                    r=os.urandom(20),
-                    old_verifier=pin_verifier(certificate, PIN_OK),
-                    verifier=verifier(PIN_OK, setup),
-                    wrapped_key=wrapped(),
-                    setup=setup,
-                    device_token=DEVICE,
-                )
+            challenge, setup = services.cloud_renew_prepare(
+                serial=certificate.serial, device_token=DEVICE, bank=certificate.issuing_bank, session_key=SESSION
+            )
+            to_sign = bytes(challenge.to_sign)
+            barrier.wait()
+            services.certificate_renew_financial(
+                bank=certificate.issuing_bank,
+                session_key=SESSION,
+                token=challenge.token,
+                certificate_der=bytes(certificate.der),
+                signature=sign(rsa_keys[1], to_sign),
+                public_key_spki=spki(new_key),
+                new_signature=sign(new_key, to_sign),
+                r=os.urandom(20),
+                old_verifier=pin_verifier(certificate, PIN_OK),
+                verifier=verifier(PIN_OK, setup),
+                wrapped_key=wrapped(),
+                setup=setup,
+                device_token=DEVICE,
+            )
             outcomes.append("renewed")
         except CertificateRefused as exc:
             outcomes.append(exc.reason)
@@ -512,10 +511,12 @@ def test_two_renewals_at_once_renew_once_and_refuse_the_other(test_ca, make_cust
             connection.close()
 
     threads = [threading.Thread(target=attempt, args=(key,)) for key in (rsa_keys[2], rsa_keys[0])]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    # The clock is moved once for the whole process (time_machine is not per thread).
+    with time_machine.travel(certificate.not_after - datetime.timedelta(days=5), tick=False):
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
     assert sorted(outcomes) == sorted(["renewed", Refusal.ALREADY_RENEWED])
     # One new certificate, and the old one superseded once.
     assert Certificate.objects.filter(kind="financial", status="valid").count() == 1
@@ -538,6 +539,8 @@ def verify_identity_for_cloud(client, customer, capture):
     data = {"rrn": "900101-1234568", "account_number": customer.deposit_accounts.get().number, "pin": PIN, "kind": "financial"}
     with capture(execute=True):
         assert client.post("/nuri/certificates/issue/", data).status_code == 302
+    sms_step = client.get("/nuri/certificates/issue/verify/").content.decode()
+    assert "금융인증서 발급·재발급" in sms_step and "PIN 설정" in sms_step and "공동인증서 발급" not in sms_step
     code = re.search(r"\[(\d{6})\]", SmsMessage.objects.filter(phone=customer.phone).first().body).group(1)
     assert client.post("/nuri/certificates/issue/verify/", {"code": code}).status_code == 302
 

@@ -86,23 +86,22 @@ def test_two_renewals_at_once_renew_once_and_refuse_the_other(test_ca, make_cust
         from django.db import connection
 
         try:
-            with at(holder.certificate.not_after - 10 * DAY):
-                challenge = challenge_create(
-                    purpose=Challenge.Purpose.RENEW, bank=holder.customer.bank, session_key=SESSION, customer=holder.customer
-                )
-                data = bytes(challenge.to_sign)
-                barrier.wait()
-                services.certificate_renew(
-                    customer=holder.customer,
-                    bank=holder.customer.bank,
-                    session_key=SESSION,
-                    token=challenge.token,
-                    certificate_der=holder.der,
-                    signature=sign(holder.key, data),
-                    public_key_spki=spki(new_key),
-                    new_signature=sign(new_key, data),
-                    r=os.urandom(20),
-                )
+            challenge = challenge_create(
+                purpose=Challenge.Purpose.RENEW, bank=holder.customer.bank, session_key=SESSION, customer=holder.customer
+            )
+            data = bytes(challenge.to_sign)
+            barrier.wait()
+            services.certificate_renew(
+                customer=holder.customer,
+                bank=holder.customer.bank,
+                session_key=SESSION,
+                token=challenge.token,
+                certificate_der=holder.der,
+                signature=sign(holder.key, data),
+                public_key_spki=spki(new_key),
+                new_signature=sign(new_key, data),
+                r=os.urandom(20),
+            )
             outcomes.append("renewed")
         except CertificateRefused as exc:
             outcomes.append(exc.reason)
@@ -110,10 +109,12 @@ def test_two_renewals_at_once_renew_once_and_refuse_the_other(test_ca, make_cust
             connection.close()
 
     threads = [threading.Thread(target=attempt, args=(key,)) for key in (rsa_keys[1], rsa_keys[2])]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    # The clock is moved once for the whole process (time_machine is not per thread).
+    with at(holder.certificate.not_after - 10 * DAY):
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
     assert sorted(outcomes) == sorted(["renewed", Refusal.ALREADY_RENEWED])
     assert Certificate.objects.filter(status="valid").count() == 1
     assert AuditEvent.objects.filter(action="certificate_renewed").count() == 1

@@ -8,9 +8,15 @@
 // password and the private key never leave the browser.
 
 import { sign } from "../crypto/signer.js";
+import { readTexts } from "./cert-common.js";
 import { followSameSiteRedirect, fromBase64, openCertificateWindow, postForm, RequestError, toBase64 } from "./certwindow.js";
 
-const GENERIC_ERROR = "인증서를 등록하지 못했습니다. 잠시 후 다시 시도해 주세요.";
+// Korean defaults; the page's <template data-register-texts> gives the translated ones.
+const DEFAULT_TEXTS = {
+  lead: "이 은행에 등록할 인증서를 선택하고 비밀번호(금융인증서는 PIN)를 입력해 주세요.",
+  "no-r": "이 인증서 파일에는 본인확인 값(R)이 없어 등록할 수 없습니다.",
+  generic: "인증서를 등록하지 못했습니다. 잠시 후 다시 시도해 주세요.",
+};
 
 function showError(root, message) {
   const box = root.querySelector("[data-cert-register-error]");
@@ -21,11 +27,12 @@ function showError(root, message) {
 
 async function register(root, button) {
   const { challengeUrl, registerUrl } = root.dataset;
+  const texts = readTexts(root, "template[data-register-texts]", DEFAULT_TEXTS);
   showError(root, "");
-  const chosen = await openCertificateWindow(root, { lead: "이 은행에 등록할 인증서를 선택하고 비밀번호를 입력해 주세요." });
+  const chosen = await openCertificateWindow(root, { lead: texts.lead });
   if (!chosen) return;
   if (!chosen.r) {
-    showError(root, "이 인증서 파일에는 본인확인 값(R)이 없어 등록할 수 없습니다.");
+    showError(root, texts["no-r"]);
     return;
   }
   button.disabled = true;
@@ -44,9 +51,9 @@ async function register(root, button) {
       { root },
     );
     leaving = followSameSiteRedirect(result.redirect);
-    if (!leaving) showError(root, GENERIC_ERROR);
+    if (!leaving) showError(root, texts.generic);
   } catch (error) {
-    showError(root, error instanceof RequestError ? error.message : GENERIC_ERROR);
+    showError(root, error instanceof RequestError ? error.message : texts.generic);
   } finally {
     if (!leaving) button.disabled = false;
   }
