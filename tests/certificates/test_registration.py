@@ -10,7 +10,7 @@ import pytest
 from accounts.models import SmsMessage
 from audit.models import AuditEvent
 from certificates import services
-from certificates.challenges import certificate_login, challenge_create
+from certificates.challenges import certificate_login, challenge_create, transfer_signature_verify
 from certificates.exceptions import CertificateRefused, Refusal
 from certificates.models import CertificateRegistration, Challenge
 from tests.certificates.conftest import SESSION, b64, sign
@@ -100,6 +100,50 @@ def test_removing_a_registration_takes_effect_at_once(holder, gildong):
         login_at(holder, gildong.bank)
     assert refused.value.reason == Refusal.NOT_REGISTERED
     assert AuditEvent.objects.filter(action="certificate_unregistered").exists()
+
+
+def sign_transfer_at(holder, customer):
+    challenge = challenge_create(
+        purpose=Challenge.Purpose.TRANSFER, bank=customer.bank, session_key=SESSION, customer=customer, text="계좌이체 테스트"
+    )
+    return transfer_signature_verify(
+        bank=customer.bank,
+        customer=customer,
+        session_key=SESSION,
+        token=challenge.token,
+        certificate_der=holder.der,
+        signature=sign(holder.key, bytes(challenge.to_sign)),
+    )
+
+
+def test_a_registered_certificate_signs_at_the_other_bank_until_the_registration_is_removed(holder, gildong):
+    with pytest.raises(CertificateRefused) as refused:
+        sign_transfer_at(holder, gildong)
+    assert refused.value.reason == Refusal.NOT_REGISTERED
+    register(holder, gildong)
+    _challenge, record = sign_transfer_at(holder, gildong)
+    assert record == holder.certificate
+    services.certificate_unregister_at_bank(customer=gildong, bank=gildong.bank, certificate=holder.certificate)
+    with pytest.raises(CertificateRefused) as refused:
+        sign_transfer_at(holder, gildong)
+    assert refused.value.reason == Refusal.NOT_REGISTERED
+    assert refused.value.message == "이 인증서는 타행/타기관 인증서 등록 후 이용할 수 있습니다."
+
+
+def test_registrations_show_in_certificate_management_and_the_staff_console(holder, gildong, staff_client):
+    from django.test import Client
+
+    register(holder, gildong)
+    client = Client()
+    assert client.post("/nuri/login/", {"login_id": "hong", "password": PASSWORD}).status_code == 302
+    row = re.search(
+        rf'<tr data-testid="certificate-row" data-serial="{holder.certificate.serial}">(.*?)</tr>',
+        client.get("/nuri/certificates/").content.decode(),
+        re.S,
+    ).group(1)
+    assert "누리은행, 가람은행" in row or "가람은행, 누리은행" in row
+    listed = staff_client.get("/staff/certificates/certificateregistration/?q=gildong").content.decode()
+    assert holder.certificate.serial in listed and "가람은행" in listed
 
 
 # --- Through HTTP, with the extra SMS check ----------------------------------------------------------
