@@ -61,10 +61,14 @@ class Action(models.TextChoices):
     DEVICE_DESIGNATED = "device_designated", _("단말기 지정")
     DEVICE_RELEASED = "device_released", _("단말기 지정 해제")
     CERTIFICATE_COPY_OPENED = "certificate_copy_opened", _("인증서 복사 시작")
+    CERTIFICATE_COPY_JOINED = "certificate_copy_joined", _("인증서 복사 보내는 기기 연결")
+    CERTIFICATE_COPY_REVEALED = "certificate_copy_revealed", _("인증서 복사 확인 코드 표시")
+    CERTIFICATE_COPY_REVEAL_REFUSED = "certificate_copy_reveal_refused", _("인증서 복사 키 불일치(거부)")
     CERTIFICATE_COPY_UPLOADED = "certificate_copy_uploaded", _("인증서 복사 전송")
     CERTIFICATE_COPY_DOWNLOADED = "certificate_copy_downloaded", _("인증서 복사 완료")
     CERTIFICATE_COPY_CANCELLED = "certificate_copy_cancelled", _("인증서 복사 취소")
     CERTIFICATE_COPY_LOOKUP_LOCKED = "certificate_copy_lookup_locked", _("인증서 복사 번호 입력 제한")
+    CERTIFICATE_COPY_OPEN_LIMITED = "certificate_copy_open_limited", _("인증서 복사 시작 횟수 제한")
 
 
 # The `prev_hash` of the first row: there is no row before it.

@@ -259,3 +259,11 @@ CERTBANK_COPY_SECONDS = 180
 CERTBANK_COPY_LOOKUP_MAX_FAILURES = 5
 CERTBANK_COPY_LOOKUP_WAIT_SECONDS = 60
 CERTBANK_COPY_MAX_CIPHERTEXT = 64 * 1024
+# Per client network (an IPv4 address or an IPv6 /64), counted in the
+# database in a fixed window, whatever cookies the client sends: wrong
+# numbers, and copy sessions opened. Loose enough for an office behind one
+# NAT, tight enough that guessing 8-digit numbers goes nowhere. The refusal
+# messages say "최대 10분", the default window.
+CERTBANK_COPY_CLIENT_WINDOW_SECONDS = env_int("CERTBANK_COPY_CLIENT_WINDOW_SECONDS", 600)
+CERTBANK_COPY_CLIENT_MAX_FAILURES = env_int("CERTBANK_COPY_CLIENT_MAX_FAILURES", 20)
+CERTBANK_COPY_CLIENT_MAX_OPENS = env_int("CERTBANK_COPY_CLIENT_MAX_OPENS", 30)

@@ -376,3 +376,22 @@ def ec_public_key_valid(raw: bytes) -> bool:
     except ValueError:
         return False
     return True
+
+
+# What the receiving device commits to before it learns the sender's key
+# (static/js/crypto/copy.js, certificates/client/copy.py compute the same).
+COPY_COMMITMENT_PREFIX = b"certbank-copy-commit-v1\x00"
+COPY_COMMITMENT_BYTES = 32
+
+
+def copy_commitment(raw_public_key: bytes) -> bytes:
+    """SHA-256("certbank-copy-commit-v1" || 0x00 || raw P-256 point): the 32-byte
+    commitment a 인증서 복사 receiver opens its session with."""
+    return hashlib.sha256(COPY_COMMITMENT_PREFIX + bytes(raw_public_key)).digest()
+
+
+def copy_commitment_matches(commitment: bytes, raw_public_key: bytes) -> bool:
+    """SECURITY: the revealed key is the one committed to (SHA-256 is
+    preimage- and collision-resistant, so nobody, the receiver included, can
+    reveal another key for the same commitment). Compared in constant time."""
+    return hmac.compare_digest(bytes(commitment), copy_commitment(raw_public_key))

@@ -75,6 +75,11 @@ class CopyRefusal(models.TextChoices):
 
     MALFORMED_REQUEST = "malformed_request", _("요청 형식이 올바르지 않습니다. 처음부터 다시 시작해 주세요.")
     BAD_PUBLIC_KEY = "bad_public_key", _("기기 키가 올바르지 않습니다. 처음부터 다시 시작해 주세요.")
+    BAD_COMMITMENT = "bad_commitment", _("받는 기기의 확인 값이 올바르지 않습니다. 처음부터 다시 시작해 주세요.")
+    COMMITMENT_MISMATCH = (
+        "commitment_mismatch",
+        _("받는 기기의 키가 처음에 약속한 값과 다릅니다. 인증서 복사를 중단했습니다. 받는 기기에서 다시 시작해 주세요."),
+    )
     BAD_CIPHERTEXT = "bad_ciphertext", _("전송할 인증서 데이터가 올바르지 않습니다. 다시 시도해 주세요.")
     BAD_NUMBER = "bad_number", _("인증번호 8자리를 정확히 입력해 주세요.")
     NOT_FOUND = "not_found", _("인증번호가 맞지 않습니다. 받는 기기 화면의 번호를 확인해 주세요.")
@@ -82,10 +87,22 @@ class CopyRefusal(models.TextChoices):
         "throttled",
         _("인증번호를 5회 잘못 입력했습니다. 1분 뒤에 다시 시도해 주세요."),
     )
+    NETWORK_THROTTLED = (
+        "network_throttled",
+        _("이 네트워크에서 인증번호를 잘못 입력한 횟수가 너무 많습니다. 잠시 후(최대 10분) 다시 시도해 주세요."),
+    )
+    OPEN_THROTTLED = (
+        "open_throttled",
+        _("이 네트워크에서 인증서 복사를 너무 자주 시작했습니다. 잠시 후(최대 10분) 다시 시도해 주세요."),
+    )
     EXPIRED = "expired", _("인증서 복사 시간(3분)이 지났습니다. 받는 기기에서 다시 시작해 주세요.")
+    ALREADY_JOINED = "already_joined", _("이미 다른 기기가 연결한 번호입니다. 받는 기기에서 다시 시작해 주세요.")
+    ALREADY_REVEALED = "already_revealed", _("이미 확인 코드를 만든 인증서 복사입니다. 처음부터 다시 시작해 주세요.")
     ALREADY_SENT = "already_sent", _("이미 인증서를 보낸 번호입니다. 받는 기기에서 다시 시작해 주세요.")
     ALREADY_RECEIVED = "already_received", _("이미 가져간 인증서입니다. 다시 받으려면 처음부터 시작해 주세요.")
-    CANCELLED = "cancelled", _("받는 기기에서 인증서 복사를 취소했습니다.")
+    CANCELLED = "cancelled", _("인증서 복사가 취소되었습니다. 받는 기기에서 다시 시작해 주세요.")
+    NOT_YET_JOINED = "not_yet_joined", _("아직 보내는 기기가 연결되지 않았습니다.")
+    NOT_YET_REVEALED = "not_yet_revealed", _("아직 받는 기기의 확인 코드가 준비되지 않았습니다. 잠시 후 다시 시도해 주세요.")
     NOT_YET_SENT = "not_yet_sent", _("아직 보내는 기기에서 인증서를 보내지 않았습니다.")
     WRONG_SESSION = "wrong_session", _("이 화면에서 시작한 인증서 복사가 아닙니다. 처음부터 다시 시작해 주세요.")
 
@@ -94,14 +111,22 @@ class CopyRefusal(models.TextChoices):
 COPY_REFUSAL_STATUS = {
     CopyRefusal.MALFORMED_REQUEST: 400,
     CopyRefusal.BAD_PUBLIC_KEY: 400,
+    CopyRefusal.BAD_COMMITMENT: 400,
+    CopyRefusal.COMMITMENT_MISMATCH: 400,
     CopyRefusal.BAD_CIPHERTEXT: 400,
     CopyRefusal.BAD_NUMBER: 400,
     CopyRefusal.NOT_FOUND: 404,
     CopyRefusal.THROTTLED: 429,
+    CopyRefusal.NETWORK_THROTTLED: 429,
+    CopyRefusal.OPEN_THROTTLED: 429,
     CopyRefusal.EXPIRED: 410,
+    CopyRefusal.ALREADY_JOINED: 409,
+    CopyRefusal.ALREADY_REVEALED: 409,
     CopyRefusal.ALREADY_SENT: 409,
     CopyRefusal.ALREADY_RECEIVED: 410,
     CopyRefusal.CANCELLED: 410,
+    CopyRefusal.NOT_YET_JOINED: 409,
+    CopyRefusal.NOT_YET_REVEALED: 409,
     CopyRefusal.NOT_YET_SENT: 409,
     CopyRefusal.WRONG_SESSION: 403,
 }

@@ -278,12 +278,16 @@ class CloudKey(models.Model):
 class CopySession(models.Model):
     """인증서 복사: a short-lived relay between two devices (DESIGN.md §3 "Device copy").
 
-    The receiving device opens it with its ECDH P-256 public key and shows the
-    token (as a QR link) and the number; the sending device uploads the
-    certificate and its key file sealed for that key (AES-GCM); the receiver
-    downloads once. The server never holds anything usable: the relay blob is
-    end-to-end encrypted, and the key inside it is still encrypted under the
-    certificate password. The ciphertext is emptied on download or expiry.
+    Protocol v2 (certificates/services/copy.py explains why in this order):
+    the receiving device opens it with a commitment to its ECDH P-256 public
+    key and shows the token (as a QR link) and the number; the sending device
+    joins with its own public key; the receiver then reveals the key it
+    committed to; both show a confirmation code, and only after the person has
+    compared them does the sender upload the certificate and its key file
+    sealed for the receiver (AES-GCM); the receiver downloads once. The server
+    never holds anything usable: the relay blob is end-to-end encrypted, and
+    the key inside it is still encrypted under the certificate password. The
+    ciphertext is emptied on download, expiry or cancellation.
     """
 
     token = models.CharField(max_length=64, unique=True)
@@ -293,11 +297,19 @@ class CopySession(models.Model):
     bank = models.ForeignKey("banking.Bank", on_delete=models.PROTECT)
     # SHA-256 of the receiver's session key (as Challenge.session_digest).
     receiver_session_digest = models.CharField(max_length=64)
-    receiver_public_key = models.BinaryField(editable=False)  # raw uncompressed P-256 point, 65 bytes
+    # SHA-256("certbank-copy-commit-v1" || 0x00 || receiver_public_key), 32 bytes, from the start.
+    receiver_commitment = models.BinaryField(editable=False, default=b"")
+    # Raw uncompressed P-256 points, 65 bytes: the sender's from the join, the
+    # receiver's only from the reveal (it must match the commitment).
+    receiver_public_key = models.BinaryField(editable=False, default=b"")
     sender_public_key = models.BinaryField(editable=False, default=b"")
+    # SHA-256 of the session key of the browser that joined (only it may read the reveal and upload).
+    sender_session_digest = models.CharField(max_length=64, default="", blank=True)
     ciphertext = models.BinaryField(editable=False, default=b"")
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
+    joined_at = models.DateTimeField(null=True, blank=True)
+    revealed_at = models.DateTimeField(null=True, blank=True)
     uploaded_at = models.DateTimeField(null=True, blank=True)
     downloaded_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
@@ -306,9 +318,47 @@ class CopySession(models.Model):
         verbose_name = _("인증서 복사")
         verbose_name_plural = _("인증서 복사")
         indexes = [models.Index(fields=["expires_at"])]
+        constraints = [
+            # The steps happen in order: join, reveal, upload, download.
+            models.CheckConstraint(
+                condition=Q(revealed_at__isnull=True) | Q(joined_at__isnull=False), name="copy_reveal_after_join"
+            ),
+            models.CheckConstraint(
+                condition=Q(uploaded_at__isnull=True) | Q(revealed_at__isnull=False), name="copy_upload_after_reveal"
+            ),
+            models.CheckConstraint(
+                condition=Q(downloaded_at__isnull=True) | Q(uploaded_at__isnull=False), name="copy_download_after_upload"
+            ),
+        ]
 
     def __str__(self):
         return f"{self.number[:4]} {self.number[4:]}"
 
     def is_expired(self, now=None) -> bool:
         return (now or timezone.now()) >= self.expires_at
+
+
+class CopyClientCounter(models.Model):
+    """인증서 복사 events counted per client network (an IPv4 address, an IPv6
+    /64) in a fixed window: wrong numbers, and sessions opened. Kept in the
+    database so that every web worker sees the same count, and a fresh
+    cookie does not reset it (the per-browser-session count lives in the
+    Django session as well)."""
+
+    class Kind(models.TextChoices):
+        LOOKUP_FAILURE = "lookup_failure", _("인증번호 오류")
+        OPEN = "open", _("복사 시작")
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    client = models.CharField(max_length=64)
+    window_started_at = models.DateTimeField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("인증서 복사 횟수 제한")
+        verbose_name_plural = _("인증서 복사 횟수 제한")
+        constraints = [models.UniqueConstraint(fields=["kind", "client"], name="copy_counter_once_per_client")]
+        indexes = [models.Index(fields=["window_started_at"])]
+
+    def __str__(self):
+        return f"{self.kind} {self.client}: {self.count}"

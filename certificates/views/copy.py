@@ -1,7 +1,9 @@
 """인증서 복사: the two pages (가져오기 on the receiving device, 내보내기 on the
-sending one) and their JSON endpoints. No login on either device
-(certificates.services.copy explains why that is safe); the receiver's
-endpoints answer only the browser session that opened the copy."""
+sending one) and their JSON endpoints, in protocol order (open, find, join,
+reveal, upload, download; certificates.services.copy explains the order). No
+login on either device (the same module explains why that is safe); each
+endpoint answers only the browser session its step belongs to: the one that
+opened the copy, or the one that joined it as the sender."""
 
 import base64
 import binascii
@@ -16,13 +18,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.qr import qr_svg
+from audit.services import client_ip
 from certificates import services
 from certificates.exceptions import CopyRefusal, CopyRefused
-from certificates.services.copy import LOOKUP_STATE_KEY
+from certificates.services.copy import COPY_COMMITMENT_BYTES, LOOKUP_STATE_KEY
 from certificates.views.common import _ensure_session
 
-# Tokens of the copies this browser session found as a sender (for its status polling).
-SENT_SESSION_KEY = "certificate_copy_sent"
 _EC_POINT_BYTES = 65
 
 
@@ -45,6 +46,10 @@ def _b64_text(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
+def _b64url_text(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
+
+
 def _refused(reason: CopyRefusal) -> JsonResponse:
     return _refused_exc(CopyRefused(reason))
 
@@ -62,7 +67,7 @@ def _copy_urls(request) -> dict:
     slug = request.bank.slug
     return {
         name: reverse(f"certificates:copy_{name}", kwargs={"bank": slug})
-        for name in ("open", "status", "download", "cancel", "find", "upload", "sent_status")
+        for name in ("open", "status", "reveal", "download", "cancel", "find", "join", "sent_status", "upload")
     }
 
 
@@ -85,7 +90,8 @@ def copy_receive_view(request):
 @never_cache
 def copy_send_view(request):
     """인증서 내보내기: send a certificate of this device to the one showing the number.
-    The QR link carries the token in the fragment (#t=…), which never reaches the server."""
+    The QR link carries the token and the receiver's commitment in the fragment
+    (#t=…&c=…), which never reaches the server."""
     _ensure_session(request)
     return render(request, "certificates/copy_send.html", {"urls": _copy_urls(request)})
 
@@ -93,20 +99,34 @@ def copy_send_view(request):
 # --- Receiver endpoints --------------------------------------------------------------------------
 
 
+def _client(request) -> str:
+    return services.copy_client(client_ip(request))
+
+
+def _session_key(request) -> str:
+    return request.session.session_key or ""
+
+
 @require_POST
 def copy_open_view(request):
     try:
-        public_key = _b64(request, "receiver_public_key", _EC_POINT_BYTES)
+        commitment = _b64(request, "receiver_commitment", COPY_COMMITMENT_BYTES)
     except _BadField:
-        return _refused(CopyRefusal.BAD_PUBLIC_KEY)
+        return _refused(CopyRefusal.BAD_COMMITMENT)
     try:
         copy = services.copy_session_open(
-            bank=request.bank, session_key=_ensure_session(request), receiver_public_key=public_key, request=request
+            bank=request.bank,
+            session_key=_ensure_session(request),
+            receiver_commitment=commitment,
+            client=_client(request),
+            request=request,
         )
     except CopyRefused as exc:
         return _refused_exc(exc)
     send_url = request.build_absolute_uri(reverse("certificates:copy_send", kwargs={"bank": request.bank.slug}))
-    link = f"{send_url}#t={copy.token}"
+    # The commitment rides in the fragment too, so the sending page can check
+    # the server's copy of it without trusting the server.
+    link = f"{send_url}#t={copy.token}&c={_b64url_text(bytes(copy.receiver_commitment))}"
     return JsonResponse(
         {
             "token": copy.token,
@@ -121,25 +141,39 @@ def copy_open_view(request):
 @require_POST
 def copy_status_view(request):
     try:
-        copy = services.copy_status(
-            bank=request.bank, token=request.POST.get("token", ""), session_key=request.session.session_key or ""
-        )
+        copy = services.copy_status(bank=request.bank, token=request.POST.get("token", ""), session_key=_session_key(request))
     except CopyRefused as exc:
         return _refused_exc(exc)
     answer = {"state": services.copy_state(copy), "expires_in": _seconds_left(copy)}
-    if copy.uploaded_at is not None:
+    if copy.joined_at is not None:
         answer["sender_public_key"] = _b64_text(bytes(copy.sender_public_key))
     return JsonResponse(answer)
+
+
+@require_POST
+def copy_reveal_view(request):
+    try:
+        public_key = _b64(request, "receiver_public_key", _EC_POINT_BYTES)
+    except _BadField:
+        return _refused(CopyRefusal.BAD_PUBLIC_KEY)
+    try:
+        copy = services.copy_reveal(
+            bank=request.bank,
+            token=request.POST.get("token", ""),
+            session_key=_session_key(request),
+            receiver_public_key=public_key,
+            request=request,
+        )
+    except CopyRefused as exc:
+        return _refused_exc(exc)
+    return JsonResponse({"state": services.copy_state(copy), "expires_in": _seconds_left(copy)})
 
 
 @require_POST
 def copy_download_view(request):
     try:
         sender_public_key, ciphertext = services.copy_download(
-            bank=request.bank,
-            token=request.POST.get("token", ""),
-            session_key=request.session.session_key or "",
-            request=request,
+            bank=request.bank, token=request.POST.get("token", ""), session_key=_session_key(request), request=request
         )
     except CopyRefused as exc:
         return _refused_exc(exc)
@@ -148,12 +182,10 @@ def copy_download_view(request):
 
 @require_POST
 def copy_cancel_view(request):
+    """Either side: the receiver, or the sender that joined."""
     try:
         services.copy_cancel(
-            bank=request.bank,
-            token=request.POST.get("token", ""),
-            session_key=request.session.session_key or "",
-            request=request,
+            bank=request.bank, token=request.POST.get("token", ""), session_key=_session_key(request), request=request
         )
     except CopyRefused as exc:
         return _refused_exc(exc)
@@ -171,6 +203,7 @@ def copy_find_view(request):
         copy = services.copy_session_find(
             bank=request.bank,
             lookup_state=state,
+            client=_client(request),
             number=request.POST.get("number", "")[:32],
             token=request.POST.get("token", ""),
             request=request,
@@ -180,23 +213,50 @@ def copy_find_view(request):
     finally:
         # SECURITY: the wrong-number count is kept even when the lookup fails.
         request.session[LOOKUP_STATE_KEY] = state
-    sent = [token for token in request.session.get(SENT_SESSION_KEY, []) if token != copy.token][-4:]
-    request.session[SENT_SESSION_KEY] = [*sent, copy.token]
     return JsonResponse(
         {
             "token": copy.token,
-            "receiver_public_key": _b64_text(bytes(copy.receiver_public_key)),
+            "receiver_commitment": _b64_text(bytes(copy.receiver_commitment)),
             "expires_in": _seconds_left(copy),
         }
     )
 
 
 @require_POST
-def copy_upload_view(request):
+def copy_join_view(request):
     try:
-        sender_public_key = _b64(request, "sender_public_key", _EC_POINT_BYTES)
+        public_key = _b64(request, "sender_public_key", _EC_POINT_BYTES)
     except _BadField:
         return _refused(CopyRefusal.BAD_PUBLIC_KEY)
+    try:
+        copy = services.copy_join(
+            bank=request.bank,
+            token=request.POST.get("token", ""),
+            session_key=_ensure_session(request),
+            sender_public_key=public_key,
+            request=request,
+        )
+    except CopyRefused as exc:
+        return _refused_exc(exc)
+    return JsonResponse({"state": services.copy_state(copy), "expires_in": _seconds_left(copy)})
+
+
+@require_POST
+def copy_sent_status_view(request):
+    try:
+        copy = services.copy_sender_status(
+            bank=request.bank, token=request.POST.get("token", ""), session_key=_session_key(request)
+        )
+    except CopyRefused as exc:
+        return _refused_exc(exc)
+    answer = {"state": services.copy_state(copy), "expires_in": _seconds_left(copy)}
+    if copy.revealed_at is not None:
+        answer["receiver_public_key"] = _b64_text(bytes(copy.receiver_public_key))
+    return JsonResponse(answer)
+
+
+@require_POST
+def copy_upload_view(request):
     try:
         # Twice the cap, so that an oversized blob gets the service's own answer.
         ciphertext = _b64(request, "ciphertext", 2 * settings.CERTBANK_COPY_MAX_CIPHERTEXT)
@@ -206,23 +266,10 @@ def copy_upload_view(request):
         services.copy_upload(
             bank=request.bank,
             token=request.POST.get("token", ""),
-            sender_public_key=sender_public_key,
+            session_key=_session_key(request),
             ciphertext=ciphertext,
             request=request,
         )
     except CopyRefused as exc:
         return _refused_exc(exc)
     return JsonResponse({"state": "uploaded"})
-
-
-@require_POST
-def copy_sent_status_view(request):
-    token = request.POST.get("token", "")
-    # SECURITY: only the browser session that found this copy may follow it.
-    if token not in request.session.get(SENT_SESSION_KEY, []):
-        return _refused(CopyRefusal.WRONG_SESSION)
-    try:
-        state = services.copy_sender_status(bank=request.bank, token=token)
-    except CopyRefused as exc:
-        return _refused_exc(exc)
-    return JsonResponse({"state": state})

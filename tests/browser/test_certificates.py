@@ -151,6 +151,7 @@ def fresh_context(browser, live_server):
     context.on("weberror", problems.on_weberror)
     context.expose_binding("__certbankCspViolation", problems.on_csp_violation)
     context.add_init_script(CSP_LISTENER)
+    context.browser_problems = problems  # a test may clear a problem it expected
     try:
         yield context
     finally:

@@ -1,8 +1,18 @@
-// 인증서 복사: the end-to-end encryption between two devices (DESIGN.md §3 "Device copy").
+// 인증서 복사: the end-to-end encryption between two devices (DESIGN.md §3
+// "Device copy"; protocol v2 in certificates/services/copy.py: commit,
+// reveal, compare, then seal).
 //
 // The receiver makes an ECDH P-256 key pair (the private key non-extractable,
-// it never leaves this page) and publishes its raw public key through the
-// bank. The sender makes an ephemeral ECDH key, derives
+// it never leaves this page) and first publishes only a commitment to its raw
+// public key:
+//
+//   commitment = SHA-256("certbank-copy-commit-v1" || 0x00 || receiverPub)
+//
+// The sender makes its own ECDH key pair before it learns receiverPub, and
+// the receiver reveals receiverPub only after it got senderPub. The sender
+// checks the revealed key against the commitment itself (sealForReceiver
+// refuses otherwise) and, once the person confirmed that both screens show
+// the same confirmationCode, derives
 //
 //   key = HKDF-SHA256(ikm = ECDH(senderPriv, receiverPub), salt = UTF-8(token),
 //                     info = "certbank copy v1" || receiverPub || senderPub, 32 bytes)
@@ -16,11 +26,15 @@
 // (big-endian lengths, nothing after).
 //
 // Both screens show confirmationCode(receiverPub, senderPub): a relay that
-// swapped either key would give the two devices different codes.
+// swapped either key would give the two devices different codes, and thanks
+// to the commitment it cannot choose its keys to make them match (but for
+// one chance in 10^6).
 //
 // This module is the only browser code calling crypto.subtle for the copy.
 
 const INFO_LABEL = "certbank copy v1";
+const COMMIT_LABEL = "certbank-copy-commit-v1";
+const COMMITMENT_BYTES = 32;
 const CURVE = { name: "ECDH", namedCurve: "P-256" };
 const IV_BYTES = 12;
 const VERSION = 1;
@@ -31,6 +45,14 @@ export class CopyDecryptError extends Error {
   constructor(message = "전송받은 인증서를 열 수 없습니다. 처음부터 다시 시작해 주세요.") {
     super(message);
     this.name = "CopyDecryptError";
+  }
+}
+
+/** The receiver key is not the one committed to: someone on the way changed it. Nothing was sealed. */
+export class CopyCommitmentError extends Error {
+  constructor(message = "받는 기기의 키가 처음에 약속한 값과 다릅니다. 인증서를 보내지 않았습니다.") {
+    super(message);
+    this.name = "CopyCommitmentError";
   }
 }
 
@@ -54,6 +76,16 @@ function checkPoint(raw, what) {
   const point = bytes(raw, what);
   if (point.length !== 65 || point[0] !== 0x04) throw new TypeError(`copy: ${what} must be a raw uncompressed P-256 point`);
   return point;
+}
+
+/** Equal byte arrays, compared without an early exit. */
+export function sameBytes(a, b) {
+  const x = bytes(a, "a");
+  const y = bytes(b, "b");
+  if (x.length !== y.length) return false;
+  let diff = 0;
+  for (let i = 0; i < x.length; i++) diff |= x[i] ^ y[i];
+  return diff === 0;
 }
 
 function u32(n) {
@@ -100,23 +132,60 @@ async function aesKey(privateKey, peerPublicRaw, { token, receiverPublicKey, sen
   }
 }
 
-/** The receiving device: {privateKey (non-extractable CryptoKey), publicKey (65 raw bytes)}. */
-export async function createReceiver() {
+/** SHA-256("certbank-copy-commit-v1" || 0x00 || publicKey): 32 bytes the receiver opens a copy with. */
+export async function commitment(publicKey) {
+  const point = checkPoint(publicKey, "publicKey");
+  const label = encoder.encode(COMMIT_LABEL);
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", concat(label, new Uint8Array([0]), point)));
+}
+
+/** Whether `publicKey` is the key `expected` commits to (a malformed key is not). */
+export async function commitmentMatches(expected, publicKey) {
+  const want = bytes(expected, "commitment");
+  if (want.length !== COMMITMENT_BYTES) return false;
+  let actual;
+  try {
+    actual = await commitment(publicKey);
+  } catch {
+    return false;
+  }
+  return sameBytes(want, actual);
+}
+
+async function keyPair() {
   const pair = await crypto.subtle.generateKey(CURVE, false, ["deriveBits"]);
   const publicKey = new Uint8Array(await crypto.subtle.exportKey("raw", pair.publicKey));
   return { privateKey: pair.privateKey, publicKey };
 }
 
 /**
- * The sending device: seal the certificate and its (password-encrypted) key
- * file for the receiver. Returns {senderPublicKey, ciphertext} (Uint8Arrays).
+ * The receiving device: {privateKey (non-extractable CryptoKey), publicKey (65
+ * raw bytes), commitment (32 bytes, what the copy session is opened with)}.
  */
-export async function sealForReceiver({ receiverPublicKey, token, certificateDer, keyFile }) {
+export async function createReceiver() {
+  const pair = await keyPair();
+  return { ...pair, commitment: await commitment(pair.publicKey) };
+}
+
+/** The sending device, before it learns the receiver's key: {privateKey, publicKey}. */
+export async function createSender() {
+  return keyPair();
+}
+
+/**
+ * The sending device, once the person confirmed the codes: seal the
+ * certificate and its (password-encrypted) key file for the receiver.
+ * Refuses (CopyCommitmentError, nothing sealed) unless receiverPublicKey is
+ * the key receiverCommitment commits to. Returns {senderPublicKey, ciphertext}.
+ */
+export async function sealForReceiver({ sender, receiverPublicKey, receiverCommitment, token, certificateDer, keyFile }) {
   const receiverPub = checkPoint(receiverPublicKey, "receiverPublicKey");
   if (typeof token !== "string" || !token) throw new TypeError("copy: token is required");
-  const pair = await crypto.subtle.generateKey(CURVE, false, ["deriveBits"]);
-  const senderPublicKey = new Uint8Array(await crypto.subtle.exportKey("raw", pair.publicKey));
-  const key = await aesKey(pair.privateKey, receiverPub, { token, receiverPublicKey: receiverPub, senderPublicKey });
+  if (!sender || !sender.privateKey) throw new TypeError("copy: sender (from createSender) is required");
+  const senderPublicKey = checkPoint(sender.publicKey, "sender.publicKey");
+  // SECURITY: never seal for a key the relay merely says is the receiver's.
+  if (!(await commitmentMatches(receiverCommitment, receiverPub))) throw new CopyCommitmentError();
+  const key = await aesKey(sender.privateKey, receiverPub, { token, receiverPublicKey: receiverPub, senderPublicKey });
   const iv = crypto.getRandomValues(new Uint8Array(IV_BYTES));
   const plain = pack(bytes(certificateDer, "certificateDer"), bytes(keyFile, "keyFile"));
   const sealed = new Uint8Array(

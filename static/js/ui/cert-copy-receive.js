@@ -1,15 +1,19 @@
-// 인증서 가져오기 (the receiving device, e.g. the phone): DESIGN.md §3 "Device copy".
+// 인증서 가져오기 (the receiving device, e.g. the phone): DESIGN.md §3 "Device copy",
+// protocol v2 (certificates/services/copy.py): commit, reveal, compare, then seal.
 //
 // 1. make an ECDH key pair here (copy.js; the private key cannot leave this
-//    page) and open a copy session with the public key: the bank answers
-//    with a token, an 8-digit number and the QR code of the sending link;
-// 2. poll until the sender has uploaded; show the confirmation code derived
-//    from both public keys, to compare with the sender's screen;
-// 3. on [가져오기]: download once, open, check, save into this browser's
-//    certificate store; on [코드가 달라요]: cancel, nothing is kept.
+//    page) and open a copy session with a commitment to the public key only:
+//    the bank answers with a token, an 8-digit number and the QR code of the
+//    sending link (which carries the commitment in its fragment);
+// 2. poll until a sender has joined with its key; only then reveal ours, and
+//    show the confirmation code derived from both keys, to compare with the
+//    sender's screen ([코드가 달라요 (취소)] ends the copy for both);
+// 3. once the person confirmed on the sender and it uploaded: download once,
+//    open, check, show the certificate; [이 기기에 저장] stores it in this
+//    browser's certificate store, [저장하지 않음] keeps nothing.
 // A reload starts over: the private key lives only in this page's memory.
 
-import { confirmationCode, createReceiver, formatConfirmationCode, openFromSender } from "../crypto/copy.js";
+import { confirmationCode, createReceiver, formatConfirmationCode, openFromSender, sameBytes } from "../crypto/copy.js";
 import { decode, TAG } from "../crypto/der.js";
 import { readTexts } from "./cert-common.js";
 import { describeCertificate, fromBase64, postForm, RequestError, toBase64 } from "./certwindow.js";
@@ -19,6 +23,7 @@ const POLL_MS = 2000;
 const DEFAULT_TEXTS = {
   expired: "인증서 복사 시간(3분)이 지났습니다. [다시 시작]을 눌러 새 번호를 받으세요.",
   refused: "인증서 복사를 취소했습니다. 이 기기에는 아무것도 저장하지 않았습니다.",
+  cancelled: "보내는 기기에서 인증서 복사를 취소했습니다. 이 기기에는 아무것도 저장하지 않았습니다.",
   tampered: "전송받은 인증서를 열 수 없습니다. 이 기기에는 아무것도 저장하지 않았습니다.",
   unreadable: "전송받은 인증서를 읽을 수 없습니다. 이 기기에는 아무것도 저장하지 않았습니다.",
   "store-failed": "브라우저 인증서 저장소에 저장하지 못했습니다.",
@@ -51,13 +56,18 @@ class CopyReceiver {
     this.urls = root.dataset;
     this.texts = readTexts(root, "template[data-copy-texts]", DEFAULT_TEXTS);
     this.sections = Object.fromEntries(
-      ["starting", "waiting", "confirm", "done", "ended"].map((name) => [name, root.querySelector(`[data-copy-${name}]`)]),
+      ["starting", "waiting", "compare", "confirm", "done", "ended"].map((name) => [
+        name,
+        root.querySelector(`[data-copy-${name}]`),
+      ]),
     );
     this.error = root.querySelector("[data-copy-error]");
+    this.refuseButton = root.querySelector("[data-copy-refuse]");
     this.accept = root.querySelector("[data-copy-accept]");
-    this.refuse = root.querySelector("[data-copy-refuse]");
-    this.accept.addEventListener("click", () => this.receive());
-    this.refuse.addEventListener("click", () => this.cancel());
+    this.discard = root.querySelector("[data-copy-discard]");
+    this.refuseButton.addEventListener("click", () => this.cancel());
+    this.accept.addEventListener("click", () => this.store());
+    this.discard.addEventListener("click", () => this.end(this.texts.refused));
     root.querySelector("[data-copy-restart]").addEventListener("click", () => this.start());
     this.run = 0;
   }
@@ -71,10 +81,17 @@ class CopyReceiver {
     this.error.hidden = !message;
   }
 
-  end(message) {
+  /** Forget the key pair, what was received, the timers. */
+  forget() {
     this.run++; // whatever is still in flight (a status poll) no longer counts
     this.stopTimers();
     this.receiver = null;
+    this.senderPublicKey = null;
+    this.received = null;
+  }
+
+  end(message) {
+    this.forget();
     this.root.querySelector("[data-copy-ended-message]").textContent = message;
     this.showError("");
     this.show("ended");
@@ -90,14 +107,19 @@ class CopyReceiver {
   }
 
   async start() {
-    const run = ++this.run;
-    this.stopTimers();
+    this.forget();
+    const run = this.run;
     this.showError("");
     this.show("starting");
     try {
-      this.receiver = await createReceiver();
-      const opened = await postForm(this.urls.openUrl, { receiver_public_key: toBase64(this.receiver.publicKey) }, { root: this.root });
+      const receiver = await createReceiver();
+      const opened = await postForm(
+        this.urls.openUrl,
+        { receiver_commitment: toBase64(receiver.commitment) },
+        { root: this.root },
+      );
       if (run !== this.run) return;
+      this.receiver = receiver;
       this.token = opened.token;
       this.root.querySelector("[data-copy-number]").textContent = formatNumber(opened.number);
       const figure = this.root.querySelector("[data-copy-qr]");
@@ -129,15 +151,27 @@ class CopyReceiver {
       try {
         const status = await this.post(this.urls.statusUrl);
         if (run !== this.run) return;
-        if (status.state === "uploaded" && status.sender_public_key) {
-          await this.confirm(status);
+        if (!this.senderPublicKey && (status.state === "joined" || status.state === "revealed")) {
+          // "revealed" without our having seen the answer: our reveal went
+          // through but its response was lost (the server accepts only the
+          // committed key, so what it holds is ours).
+          await this.reveal(fromBase64(status.sender_public_key || ""), { sent: status.state === "revealed" });
+          if (run !== this.run) return;
+        } else if (!this.senderPublicKey && status.state !== "waiting") {
+          // Sent before this screen ever showed a code: do not take it.
+          await this.post(this.urls.cancelUrl).catch(() => {});
+          this.end(this.texts.generic);
+          return;
+        } else if (status.state === "uploaded") {
+          await this.receive(run);
           return;
         }
         this.poll(run);
       } catch (error) {
         if (run !== this.run) return;
         if (error instanceof RequestError && error.status && error.status !== 503) {
-          this.end(error.code === "expired" ? this.texts.expired : error.message);
+          const texts = { expired: this.texts.expired, cancelled: this.texts.cancelled };
+          this.end(texts[error.code] || error.message);
         } else {
           this.poll(run); // a network hiccup: keep trying until the countdown ends
         }
@@ -145,28 +179,25 @@ class CopyReceiver {
     }, POLL_MS);
   }
 
-  async confirm(status) {
-    this.senderPublicKey = fromBase64(status.sender_public_key);
-    const code = await confirmationCode(this.receiver.publicKey, this.senderPublicKey);
+  /** A sender joined with its key: now, and only now, reveal ours and show the code. */
+  async reveal(senderPublicKey, { sent = false } = {}) {
+    if (!sent) await this.post(this.urls.revealUrl, { receiver_public_key: toBase64(this.receiver.publicKey) });
+    this.senderPublicKey = senderPublicKey;
+    const code = await confirmationCode(this.receiver.publicKey, senderPublicKey);
     this.root.querySelector("[data-copy-code]").textContent = formatConfirmationCode(code);
-    this.accept.disabled = false;
-    this.refuse.disabled = false;
-    this.show("confirm");
-    this.accept.focus();
+    this.refuseButton.disabled = false;
+    this.show("compare");
   }
 
-  async receive() {
-    const run = this.run;
-    this.accept.disabled = true;
-    this.refuse.disabled = true;
-    this.showError("");
+  /** The sender confirmed and uploaded: download once, open, show what came. */
+  async receive(run) {
     let opened;
     try {
       const sealed = await this.post(this.urls.downloadUrl);
       // The key we compared is the key we decrypt with: a different one here
       // would mean the relay changed it after the comparison.
       const senderPublicKey = fromBase64(sealed.sender_public_key);
-      if (senderPublicKey.length !== this.senderPublicKey.length || senderPublicKey.some((b, i) => b !== this.senderPublicKey[i])) {
+      if (!sameBytes(senderPublicKey, this.senderPublicKey)) {
         this.end(this.texts.tampered);
         return;
       }
@@ -182,6 +213,9 @@ class CopyReceiver {
       else this.end(error instanceof RequestError ? error.message : this.texts.generic);
       return;
     }
+    if (run !== this.run) return;
+    // Downloaded: the relay holds nothing more, its countdown no longer matters.
+    this.stopTimers();
     // Sanity: a certificate we can read and a key file that is a DER structure
     // (the password-encrypted PKCS#8; it opens only with the password, later).
     let info;
@@ -192,27 +226,39 @@ class CopyReceiver {
       this.end(this.texts.unreadable);
       return;
     }
-    try {
-      await saveCertificate({ serial: info.serial, certificateDer: opened.certificateDer, keyFile: opened.keyFile });
-    } catch {
-      this.end(this.texts["store-failed"]);
-      return;
-    }
-    this.stopTimers();
-    this.receiver = null;
+    this.received = { info, certificateDer: opened.certificateDer, keyFile: opened.keyFile };
     const set = (name, value) => {
-      this.root.querySelector(`[data-copy-${name}]`).textContent = value;
+      for (const node of this.root.querySelectorAll(`[data-copy-${name}]`)) node.textContent = value;
     };
     set("name", info.name);
     set("issuer", info.issuer);
     set("expiry", info.expires);
     set("serial", info.serial);
+    this.accept.disabled = false;
+    this.discard.disabled = false;
+    this.show("confirm");
+    this.accept.focus();
+  }
+
+  /** [이 기기에 저장]. */
+  async store() {
+    const received = this.received;
+    if (!received) return;
+    this.accept.disabled = true;
+    this.discard.disabled = true;
+    try {
+      await saveCertificate({ serial: received.info.serial, certificateDer: received.certificateDer, keyFile: received.keyFile });
+    } catch {
+      this.end(this.texts["store-failed"]);
+      return;
+    }
+    this.forget();
     this.show("done");
   }
 
+  /** [코드가 달라요 (취소)]: the copy ends for both devices; nothing is kept. */
   async cancel() {
-    this.accept.disabled = true;
-    this.refuse.disabled = true;
+    this.refuseButton.disabled = true;
     try {
       await this.post(this.urls.cancelUrl);
     } catch {
