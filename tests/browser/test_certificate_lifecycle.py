@@ -210,7 +210,7 @@ def test_reissue_after_forgotten_password(page, customer):
     issue_certificate(page)
     first = issued_certificate(customer)
 
-    reissue_certificate(page, reason="비밀번호 분실", password=NEW_CERT_PASSWORD)
+    reissue_certificate(page, reason="비밀번호·PIN 분실, 금융인증서 잠김", password=NEW_CERT_PASSWORD)
     first.refresh_from_db()
     assert (first.status, first.revocation_reason) == (S.REVOKED, R.SUPERSEDED)
     second = issued_certificate(customer)
