@@ -88,3 +88,9 @@ class ExtraAuthRequired(BankingError):
 
 class TransferTextMismatch(BankingError):
     message = _("서명한 이체 내용이 확인 화면과 다릅니다. 처음부터 다시 진행해 주세요.")
+
+
+class EvidenceRequired(BankingError):
+    """A transfer without the customer's signature (and not declared the bank's own)."""
+
+    message = _("전자서명이 없는 이체는 처리할 수 없습니다. 인증서로 서명한 뒤 다시 시도해 주세요.")

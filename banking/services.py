@@ -32,6 +32,7 @@ from banking.exceptions import (
     AccountPinLocked,
     BankingError,
     DailyLimitExceeded,
+    EvidenceRequired,
     ExtraAuthRequired,
     InsufficientFunds,
     InsufficientFundsForTransfer,
@@ -396,9 +397,15 @@ def transfer(
     memo_mine: str = "",
     memo_theirs: str = "",
     evidence: TransferEvidence | None = None,
+    unsigned_reason: str = "",
     request=None,
 ) -> Transfer:
     """Move `amount` won (and the 타행 fee) out of the customer's account.
+
+    A transfer needs `evidence` (the customer's verified signature, as
+    transfer_signed passes it). Only code that moves money on the bank's own
+    behalf (demo seeding, the benchmark, tests) may leave it out, and must
+    then say why in `unsigned_reason`, which the audit row keeps.
 
     One transaction: the customer row is locked first (so two transfers of
     one customer cannot both pass the daily limit), then every account
@@ -407,6 +414,17 @@ def transfer(
     the same transaction; the fee lands in the sending bank's internal
     account. Each movement is two ledger rows (ledger_move).
     """
+    # SECURITY: no customer transfer without the customer's signature, unless
+    # the caller states explicitly that this one is the bank's own (seeding,
+    # benchmark); forgetting the evidence is refused, not silently unsigned.
+    unsigned_reason = (unsigned_reason or "").strip()
+    if evidence is None and not unsigned_reason:
+        raise EvidenceRequired()
+    if evidence is not None and unsigned_reason:
+        raise ValueError("a signed transfer has no unsigned_reason")
+    # SECURITY: the evidence is this customer's own signed challenge.
+    if evidence is not None and evidence.challenge.customer_id != customer.pk:
+        raise EvidenceRequired()
     _amount_check(amount)
     if from_account.pk == to_account.pk:
         raise SameAccount()
@@ -485,6 +503,7 @@ def transfer(
             fee=fee,
             signed=evidence is not None,
             serial=evidence.certificate.serial if evidence else "",
+            unsigned_reason=unsigned_reason,
         )
         notify_customer(
             customer=locked_customer,

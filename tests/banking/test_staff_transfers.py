@@ -44,6 +44,7 @@ def other_transfer(younghee, chulsoo):
         from_account=younghee.deposit_accounts.get(),
         to_account=chulsoo.deposit_accounts.get(),
         amount=77_000,
+        unsigned_reason="test",
     )
 
 

@@ -81,6 +81,7 @@ def test_concurrent_random_transfers_keep_the_books_exact(make_customer, banks, 
                         from_account=accounts[sender.pk],
                         to_account=accounts[receiver.pk],
                         amount=amount,
+                        unsigned_reason="test",
                     )
                     successes.append(record.pk)
                 except InsufficientFunds:

@@ -165,7 +165,13 @@ def test_over_the_otp_threshold_the_page_asks_for_the_otp_and_the_server_checks_
 def test_receipt_and_evidence_of_another_customer_are_404(client, make_customer, holder, chulsoo_account, younghee):
     from banking.services import transfer
 
-    record = transfer(customer=younghee, from_account=younghee.deposit_accounts.get(), to_account=chulsoo_account, amount=1_000)
+    record = transfer(
+        customer=younghee,
+        from_account=younghee.deposit_accounts.get(),
+        to_account=chulsoo_account,
+        amount=1_000,
+        unsigned_reason="test",
+    )
     client.post("/nuri/login/", {"login_id": "hong", "password": "Certbank!2026"})
     for suffix in ("", "receipt.p7s", "signed.txt"):
         assert client.get(f"/nuri/transfer/{record.reference}/{suffix}").status_code == 404
@@ -219,7 +225,12 @@ def test_history_csv_has_a_bom_a_korean_header_and_running_balances(logged_in_cl
 
     account = customer.deposit_accounts.get()
     transfer(
-        customer=customer, from_account=account, to_account=younghee.deposit_accounts.get(), amount=1_234, memo_mine="=SUM(A1)"
+        customer=customer,
+        from_account=account,
+        to_account=younghee.deposit_accounts.get(),
+        amount=1_234,
+        memo_mine="=SUM(A1)",
+        unsigned_reason="test",
     )
     response = logged_in_client.get(f"/nuri/accounts/{account.number}/history.csv")
     assert response.status_code == 200

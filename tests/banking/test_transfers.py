@@ -11,6 +11,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from audit.models import AuditEvent
 from banking.exceptions import (
     DailyLimitExceeded,
+    EvidenceRequired,
     InsufficientFunds,
     InvalidAmount,
     RecipientNotFound,
@@ -29,6 +30,10 @@ from banking.services import (
     transferred_today,
 )
 
+# These tests move money without a signature, as the bank's own code may,
+# saying so explicitly (the signed path is tests/banking/test_transfer_signed.py).
+UNSIGNED = "test"
+
 
 def balance(account) -> int:
     return DepositAccount.objects.get(pk=account.pk).balance
@@ -43,6 +48,7 @@ def snapshot():
 
 
 def send(customer, to, amount, **kw):
+    kw.setdefault("unsigned_reason", UNSIGNED)
     return transfer(
         customer=customer, from_account=customer.deposit_accounts.get(), to_account=to.deposit_accounts.get(), amount=amount, **kw
     )
@@ -90,10 +96,31 @@ def test_amount_that_is_not_a_positive_integer_is_refused(customer, younghee, am
     assert snapshot() == before
 
 
+def test_transfer_without_evidence_or_an_explicit_unsigned_reason_is_refused(customer, younghee):
+    # SECURITY: forgetting the signature is not a way to pay; only a caller
+    # that says why (seeding, the benchmark) moves money unsigned.
+    before = snapshot()
+    for reason in ("", "   "):
+        with pytest.raises(EvidenceRequired) as refused:
+            transfer(
+                customer=customer,
+                from_account=customer.deposit_accounts.get(),
+                to_account=younghee.deposit_accounts.get(),
+                amount=1_000,
+                unsigned_reason=reason,
+            )
+        assert "전자서명" in refused.value.message
+    assert snapshot() == before
+    record = send(customer, younghee, 1_000, unsigned_reason="seed")
+    assert record.signed is False
+    event = AuditEvent.objects.get(action="transfer_completed")
+    assert event.detail["signed"] is False and event.detail["unsigned_reason"] == "seed"
+
+
 def test_transfer_to_the_same_account_is_refused(customer):
     account = customer.deposit_accounts.get()
     with pytest.raises(SameAccount):
-        transfer(customer=customer, from_account=account, to_account=account, amount=1)
+        transfer(customer=customer, from_account=account, to_account=account, amount=1, unsigned_reason=UNSIGNED)
 
 
 def test_withdrawing_from_someone_elses_account_is_refused(customer, younghee):
@@ -105,6 +132,7 @@ def test_withdrawing_from_someone_elses_account_is_refused(customer, younghee):
             from_account=younghee.deposit_accounts.get(),
             to_account=customer.deposit_accounts.get(),
             amount=1_000,
+            unsigned_reason=UNSIGNED,
         )
     assert snapshot() == before
 
@@ -112,7 +140,11 @@ def test_withdrawing_from_someone_elses_account_is_refused(customer, younghee):
 def test_paying_into_a_banks_internal_account_is_refused(customer, nuri):
     with pytest.raises(RecipientNotFound):
         transfer(
-            customer=customer, from_account=customer.deposit_accounts.get(), to_account=bank_internal_account(bank=nuri), amount=1
+            customer=customer,
+            from_account=customer.deposit_accounts.get(),
+            to_account=bank_internal_account(bank=nuri),
+            amount=1,
+            unsigned_reason=UNSIGNED,
         )
     with pytest.raises(RecipientNotFound):
         recipient_lookup(bank=nuri, number=bank_internal_account(bank=nuri).number)
