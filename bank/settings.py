@@ -246,7 +246,7 @@ CERTBANK_TRANSFER_LIMITS = {
         env_int("CERTBANK_TRANSFER_LIMIT_BASIC_DAY", 50_000_000),
     ),
 }
-# 타행 이체 수수료 (당행 이체 is free), paid into the sending bank's internal account.
+# 타행 이체 수수료 (당행 이체 is free), paid into the sending bank's fee income account (타행이체 수수료 수입).
 CERTBANK_TRANSFER_FEE_OTHER_BANK = env_int("CERTBANK_TRANSFER_FEE_OTHER_BANK", 500)
 # OTP holders enter their OTP code for a transfer above this amount.
 CERTBANK_TRANSFER_OTP_THRESHOLD = env_int("CERTBANK_TRANSFER_OTP_THRESHOLD", 1_000_000)

@@ -52,10 +52,11 @@ from certificates.models import Certificate, Challenge
 
 PIN_PURPOSE = "account-pin"
 DEMAND_DEPOSIT_NAME = "입출금 자유예금"
+FEE_INCOME_NAME = "타행이체 수수료 수입"
 
 
 def bank_ensure(*, code: str, slug: str, name_ko: str, name_en: str, colour: str, account_grouping: str) -> Bank:
-    """Create or update a bank and its internal ledger account (idempotent)."""
+    """Create or update a bank and its internal ledger accounts (idempotent)."""
     with transaction.atomic():
         bank, _created = Bank.objects.update_or_create(
             code=code,
@@ -68,16 +69,28 @@ def bank_ensure(*, code: str, slug: str, name_ko: str, name_en: str, colour: str
             },
         )
         bank_internal_account(bank=bank)
+        bank_fee_account(bank=bank)
     return bank
 
 
-def bank_internal_account(*, bank: Bank) -> DepositAccount:
-    number = accountnumbers.make(bank.code, accountnumbers.PRODUCT_INTERNAL, 0)
+def _bank_ledger_account(*, bank: Bank, serial: int, product_name: str) -> DepositAccount:
+    number = accountnumbers.make(bank.code, accountnumbers.PRODUCT_INTERNAL, serial)
     account, _created = DepositAccount.objects.get_or_create(
         number=number,
-        defaults={"bank": bank, "kind": DepositAccount.Kind.INTERNAL, "product_name": "본점 운영계정"},
+        defaults={"bank": bank, "kind": DepositAccount.Kind.INTERNAL, "product_name": product_name},
     )
     return account
+
+
+def bank_internal_account(*, bank: Bank) -> DepositAccount:
+    """The bank's operating account (본점 운영계정): it pays the welcome deposits."""
+    return _bank_ledger_account(bank=bank, serial=accountnumbers.SERIAL_OPERATING, product_name="본점 운영계정")
+
+
+def bank_fee_account(*, bank: Bank) -> DepositAccount:
+    """The bank's fee income account: 타행이체 fees land here, apart from the
+    operating account, so the fees earned can be read off one balance."""
+    return _bank_ledger_account(bank=bank, serial=accountnumbers.SERIAL_FEE_INCOME, product_name=FEE_INCOME_NAME)
 
 
 def _pin_digest(number: str, pin: str) -> str:
@@ -411,8 +424,8 @@ def transfer(
     one customer cannot both pass the daily limit), then every account
     involved (sender, recipient, fee account) in primary-key order, before
     any ledger row or audit row is written. The recipient is credited in
-    the same transaction; the fee lands in the sending bank's internal
-    account. Each movement is two ledger rows (ledger_move).
+    the same transaction; the fee lands in the sending bank's fee income
+    account (bank_fee_account). Each movement is two ledger rows (ledger_move).
     """
     # SECURITY: no customer transfer without the customer's signature, unless
     # the caller states explicitly that this one is the bank's own (seeding,
@@ -432,9 +445,9 @@ def transfer(
     with transaction.atomic():
         locked_customer = get_user_model().objects.select_for_update().get(pk=customer.pk)
         now = timezone.now()
-        fee_account = bank_internal_account(bank=from_account.bank)
         fee = transfer_fee(from_bank=from_account.bank, to_bank=to_account.bank)
-        ids = sorted({from_account.pk, to_account.pk} | ({fee_account.pk} if fee else set()))
+        fee_account = bank_fee_account(bank=from_account.bank) if fee else None
+        ids = sorted({from_account.pk, to_account.pk} | ({fee_account.pk} if fee_account else set()))
         locked = {
             a.pk: a
             for a in DepositAccount.objects.select_for_update(of=("self",))

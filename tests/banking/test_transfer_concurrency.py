@@ -17,7 +17,7 @@ from django.db.models import Sum
 
 from banking.exceptions import InsufficientFunds
 from banking.models import DepositAccount, LedgerEntry, Transfer
-from banking.services import bank_internal_account, transfer
+from banking.services import bank_fee_account, transfer
 
 ACCOUNTS_PER_BANK = 4
 
@@ -53,16 +53,13 @@ def test_concurrent_random_transfers_keep_the_books_exact(make_customer, banks, 
             )
     accounts = {c.pk: c.deposit_accounts.get() for c in customers}
     customer_ids = [a.pk for a in accounts.values()]
-    fee_ids = [bank_internal_account(bank=b).pk for b in banks.values()]
+    fee_ids = [bank_fee_account(bank=b).pk for b in banks.values()]
 
     def customer_total():
         return DepositAccount.objects.filter(pk__in=customer_ids).aggregate(s=Sum("balance"))["s"]
 
     def fee_total():
-        return sum(
-            DepositAccount.objects.get(pk=pk).entries.filter(description="타행이체 수수료").aggregate(s=Sum("amount"))["s"] or 0
-            for pk in fee_ids
-        )
+        return DepositAccount.objects.filter(pk__in=fee_ids).aggregate(s=Sum("balance"))["s"]
 
     total_before = customer_total()
     barrier = threading.Barrier(THREADS)
