@@ -590,9 +590,14 @@ def transfer_signed(
     with the same signed challenge gets the first one's transfer back and
     moves no money.
 
-    Refusals (certificate, limits, OTP, SMS) are raised after the
-    transaction commits, so the consumed challenge, the OTP and SMS failure
-    counters and the audit rows survive the failed request (STYLE.md).
+    One transaction, opened by locking the customer's row: what the transfer
+    needs besides the signature (OTP, the extra SMS check against today's
+    total) is decided and the money moved while no other transfer of this
+    customer can commit, so parallel requests cannot each pass a threshold
+    that together they cross. Refusals (certificate, limits, OTP, SMS) are
+    raised after the transaction commits, so the consumed challenge, the OTP
+    and SMS failure counters and the audit rows survive the failed request
+    (STYLE.md).
     """
     # Imported here: accounts.services imports this module.
     from accounts.exceptions import AccountsError
@@ -601,14 +606,27 @@ def transfer_signed(
     error = None
     result = None
     with transaction.atomic():
-        # SECURITY: requests carrying the same challenge queue on its row, so
-        # a double submit waits for the first and then finds its transfer.
+        # SECURITY: first lock of the transaction (before any audit row, so the
+        # order customer → accounts → audit chain is the one transfer() uses):
+        # this customer's signed transfers run one after another from here on.
+        customer = get_user_model().objects.select_for_update().get(pk=customer.pk)
+        # SECURITY: requests carrying the same challenge queue on its row (and
+        # on the customer's), so a double submit waits for the first and then
+        # finds its transfer.
         held = (
             Challenge.objects.select_for_update().filter(token=token, bank=bank).first() if token and len(token) <= 64 else None
         )
         if held is not None:
             existing = Transfer.objects.filter(challenge=held, customer=customer).first()
             if existing is not None:
+                audit_record(
+                    action=Action.TRANSFER_REPLAYED,
+                    customer=customer,
+                    bank=bank,
+                    request=request,
+                    reference=str(existing.reference),
+                    amount=existing.amount,
+                )
                 return existing, True
         try:
             challenge, certificate = challenges.transfer_signature_verify(

@@ -15,7 +15,8 @@ import pytest
 from django.db import connection
 from django.db.models import Sum
 
-from banking.exceptions import InsufficientFunds
+from audit.models import AuditEvent
+from banking.exceptions import BankingError, InsufficientFunds
 from banking.models import DepositAccount, LedgerEntry, Transfer
 from banking.services import bank_fee_account, transfer
 
@@ -115,61 +116,124 @@ def test_concurrent_random_transfers_keep_the_books_exact(make_customer, banks, 
     assert DepositAccount.objects.aggregate(s=Sum("balance"))["s"] == 0
 
 
-@pytest.mark.django_db(transaction=True)
-def test_the_same_signed_challenge_submitted_at_once_pays_once(holder, make_customer):
-    """A double click, or a replay racing the original: one transfer, and
-    every request that succeeds gets that same transfer back."""
+def at_once(count: int, work) -> tuple[list, list, list]:
+    """Run work(i) in `count` threads released together by a barrier, each
+    with its own database connection (as web workers): (results, refusals, errors)."""
+    barrier = threading.Barrier(count)
+    results, refusals, errors = [], [], []
+
+    def run(i):
+        try:
+            barrier.wait()
+            results.append(work(i))
+        except BankingError as exc:
+            refusals.append(exc)
+        except Exception as exc:  # reported by the caller
+            errors.append(repr(exc))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results, refusals, errors
+
+
+def signed_draft(holder, to_account, amount):
     from django.utils import timezone
 
-    from banking.services import TransferDraft, transfer_challenge_create, transfer_signed
-    from certificates.exceptions import CertificateRefused
+    from banking.services import TransferDraft
+
+    return TransferDraft(
+        from_account_id=holder.customer.deposit_accounts.get().pk,
+        to_bank_code=to_account.bank.code,
+        to_number=to_account.number,
+        amount=amount,
+        memo_mine="",
+        memo_theirs="",
+        at=timezone.now(),
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_signed_transfers_cannot_pass_the_daily_sms_threshold_together(holder, make_customer, settings):
+    """Four signed 60,000원 transfers at once from an undesignated device, with
+    the extra SMS check due from 100,000원 a day: one pays, the others are
+    asked for the SMS code (the check and the payment share one customer lock)."""
+    from banking.exceptions import ExtraAuthRequired
+    from banking.services import transfer_challenge_create, transfer_signed
+    from tests.certificates.conftest import SESSION, sign
+
+    settings.CERTBANK_TRANSFER_SMS_DAILY_THRESHOLD = 100_000
+    to = make_customer(
+        login_id="younghee", name="김영희", rrn="920315-2345674", phone="01023456789", deposit=0
+    ).deposit_accounts.get()
+    draft = signed_draft(holder, to, 60_000)
+    bank = holder.customer.bank
+    signed = []
+    for _ in range(4):
+        challenge = transfer_challenge_create(customer=holder.customer, bank=bank, session_key=SESSION, draft=draft)
+        signed.append((challenge.token, sign(holder.key, bytes(challenge.to_sign))))
+
+    def pay(i):
+        token, signature = signed[i]
+        record, _replayed = transfer_signed(
+            customer=holder.customer,
+            bank=bank,
+            draft=draft,
+            session_key=SESSION,
+            token=token,
+            certificate_der=holder.der,
+            signature=signature,
+            device_token="",
+        )
+        return record.pk
+
+    results, refusals, errors = at_once(4, pay)
+
+    assert errors == []
+    assert len(results) == 1 and Transfer.objects.count() == 1
+    assert [type(exc) for exc in refusals] == [ExtraAuthRequired] * 3
+    assert DepositAccount.objects.get(pk=to.pk).balance == 60_000
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_signed_challenge_submitted_at_once_pays_once(holder, make_customer):
+    """A double click, or a replay racing the original: one transfer, one
+    debit, and every request gets that same transfer back (none is refused)."""
+    from banking.services import transfer_challenge_create, transfer_signed
     from tests.certificates.conftest import SESSION, sign
 
     to = make_customer(
         bank_code="903", login_id="chulsoo", name="이철수", rrn="850720-1456782", phone="01034567890", deposit=0
     ).deposit_accounts.get()
-    draft = TransferDraft(
-        from_account_id=holder.customer.deposit_accounts.get().pk,
-        to_bank_code="903",
-        to_number=to.number,
-        amount=10_000,
-        memo_mine="",
-        memo_theirs="",
-        at=timezone.now(),
-    )
+    source = holder.customer.deposit_accounts.get()
+    balance_before = source.balance
+    draft = signed_draft(holder, to, 10_000)
     challenge = transfer_challenge_create(customer=holder.customer, bank=holder.customer.bank, session_key=SESSION, draft=draft)
     signature = sign(holder.key, bytes(challenge.to_sign))
-    barrier = threading.Barrier(4)
-    results, refusals, errors = [], [], []
 
-    def submit():
-        try:
-            barrier.wait()
-            record, _replayed = transfer_signed(
-                customer=holder.customer,
-                bank=holder.customer.bank,
-                draft=draft,
-                session_key=SESSION,
-                token=challenge.token,
-                certificate_der=holder.der,
-                signature=signature,
-            )
-            results.append(record.pk)
-        except CertificateRefused as exc:
-            refusals.append(exc.reason)
-        except Exception as exc:  # reported below
-            errors.append(repr(exc))
-        finally:
-            connection.close()
+    def submit(_i):
+        record, replayed = transfer_signed(
+            customer=holder.customer,
+            bank=holder.customer.bank,
+            draft=draft,
+            session_key=SESSION,
+            token=challenge.token,
+            certificate_der=holder.der,
+            signature=signature,
+        )
+        return record.pk, replayed
 
-    threads = [threading.Thread(target=submit) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results, refusals, errors = at_once(8, submit)
 
-    assert errors == []
+    assert errors == [] and refusals == []
     assert Transfer.objects.count() == 1
-    assert set(results) == {Transfer.objects.get().pk}
-    assert len(results) + len(refusals) == 4
+    first = Transfer.objects.get()
+    assert sorted(results) == [(first.pk, False)] + [(first.pk, True)] * 7
     assert DepositAccount.objects.get(pk=to.pk).balance == 10_000
+    assert DepositAccount.objects.get(pk=source.pk).balance == balance_before - 10_000 - first.fee
+    assert source.entries.filter(direction="debit", description="타행이체").count() == 1
+    assert AuditEvent.objects.filter(action="transfer_replayed", detail__reference=str(first.reference)).count() == 7
