@@ -16,7 +16,7 @@ from django.db import connection
 from django.db.models import Sum
 
 from audit.models import AuditEvent
-from banking.exceptions import BankingError, InsufficientFunds
+from banking.exceptions import BankingError, DailyLimitExceeded, InsufficientFunds
 from banking.models import DepositAccount, LedgerEntry, Transfer
 from banking.services import bank_fee_account, transfer
 
@@ -155,6 +155,47 @@ def signed_draft(holder, to_account, amount):
         memo_theirs="",
         at=timezone.now(),
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_transfers_of_one_customer_never_exceed_the_daily_limit(make_customer, settings):
+    """One customer, four accounts (so no account lock serializes them), eight
+    60,000원 transfers at once against a 250,000원 daily limit: the customer
+    row lock in transfer() lets four pay and refuses the rest."""
+    from banking.services import account_open, transfer_limits, transferred_today, welcome_deposit
+
+    settings.CERTBANK_TRANSFER_LIMITS = {"otp": (100_000, 250_000), "basic": (100_000, 250_000)}
+    sender = make_customer(deposit=200_000)
+    sources = [sender.deposit_accounts.get()]
+    for _ in range(3):
+        account = account_open(bank=sender.bank, owner=sender, pin="1234")
+        welcome_deposit(account=account, amount=200_000)
+        sources.append(account)
+    # A different recipient each, so no shared account lock either.
+    recipients = [
+        make_customer(
+            login_id=f"to{n}", name=f"수취인{n}", rrn=rrn(500 + n), phone="", email="", deposit=0
+        ).deposit_accounts.get()
+        for n in range(THREADS)
+    ]
+
+    def pay(i):
+        return transfer(
+            customer=sender,
+            from_account=sources[i % len(sources)],
+            to_account=recipients[i],
+            amount=60_000,
+            unsigned_reason="test",
+        ).pk
+
+    results, refusals, errors = at_once(THREADS, pay)
+
+    assert errors == []
+    _once, day = transfer_limits(customer=sender)
+    assert transferred_today(customer=sender) <= day
+    assert len(results) == day // 60_000 == 4 and Transfer.objects.count() == 4
+    assert [type(exc) for exc in refusals] == [DailyLimitExceeded] * (THREADS - 4)
+    assert sum(DepositAccount.objects.filter(pk__in=[a.pk for a in recipients]).values_list("balance", flat=True)) == 240_000
 
 
 @pytest.mark.django_db(transaction=True)
