@@ -3,7 +3,7 @@
 Each thread has its own database connection, as a web worker would (the
 test settings put SQLite in a file so that threads share it; CI runs the
 same test on PostgreSQL). Afterwards no money was made or lost: the total
-is unchanged except the fees, which sit in the banks' fee accounts; no
+is unchanged except the fees, which sit in the banks' fee income accounts; no
 customer balance is negative; every balance equals the sum of its ledger
 rows; and there is exactly one Transfer per successful call.
 """
@@ -16,7 +16,7 @@ from django.db import connection
 from django.db.models import Sum
 
 from audit.models import AuditEvent
-from banking.exceptions import BankingError, DailyLimitExceeded, InsufficientFunds
+from banking.exceptions import BankingError, DailyLimitExceeded, InsufficientFunds, TransferLimitExceeded
 from banking.models import DepositAccount, LedgerEntry, Transfer
 from banking.services import bank_fee_account, transfer
 
@@ -34,13 +34,25 @@ THREADS = 8
 TRANSFERS_PER_THREAD = 25
 
 
+# Each bank's customers start with these balances: the small ones make
+# overdraft attempts frequent, the large one reaches the (low) daily limit.
+DEPOSITS = [0, 30_000, 80_000, 500_000]
+AMOUNTS = [1, 999, 10_000, 25_000, 60_000, 90_000, 200_000]
+# (per transfer, per day) for both grades during the test: 200,000원 is over
+# the per-transfer limit, a few 60,000~90,000원 transfers reach the daily one.
+LIMITS = (100_000, 150_000)
+EXPECTED_REFUSALS = (InsufficientFunds, DailyLimitExceeded, TransferLimitExceeded)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_random_transfers_keep_the_books_exact(make_customer, banks, settings):
+    """Random 당행/타행 transfers in eight threads, some refused for the balance,
+    the per-transfer or the daily limit: the books stay exact."""
     settings.CERTBANK_TRANSFER_FEE_OTHER_BANK = 500
+    settings.CERTBANK_TRANSFER_LIMITS = {"otp": LIMITS, "basic": LIMITS}
     customers = []
     for b, code in enumerate(("901", "902", "903")):
         for n in range(ACCOUNTS_PER_BANK):
-            # Small balances, so that overdraft attempts are frequent.
             customers.append(
                 make_customer(
                     bank_code=code,
@@ -49,7 +61,7 @@ def test_concurrent_random_transfers_keep_the_books_exact(make_customer, banks, 
                     rrn=rrn(b * 100 + n),
                     phone="",
                     email="",
-                    deposit=random.choice([0, 30_000, 80_000]),
+                    deposit=DEPOSITS[n % len(DEPOSITS)],
                 )
             )
     accounts = {c.pk: c.deposit_accounts.get() for c in customers}
@@ -62,7 +74,7 @@ def test_concurrent_random_transfers_keep_the_books_exact(make_customer, banks, 
     def fee_total():
         return DepositAccount.objects.filter(pk__in=fee_ids).aggregate(s=Sum("balance"))["s"]
 
-    total_before = customer_total()
+    total_before, fees_before = customer_total(), fee_total()
     barrier = threading.Barrier(THREADS)
     successes, refusals, errors = [], [], []
 
@@ -72,18 +84,17 @@ def test_concurrent_random_transfers_keep_the_books_exact(make_customer, banks, 
             barrier.wait()
             for _ in range(TRANSFERS_PER_THREAD):
                 sender, receiver = rng.sample(customers, 2)
-                amount = rng.choice([1, 999, 10_000, 25_000, 60_000, 200_000])
                 try:
                     record = transfer(
                         customer=sender,
                         from_account=accounts[sender.pk],
                         to_account=accounts[receiver.pk],
-                        amount=amount,
+                        amount=rng.choice(AMOUNTS),
                         unsigned_reason="test",
                     )
                     successes.append(record.pk)
-                except InsufficientFunds:
-                    refusals.append(amount)
+                except EXPECTED_REFUSALS as exc:
+                    refusals.append(next(kind for kind in EXPECTED_REFUSALS if isinstance(exc, kind)))
         except Exception as exc:  # reported below
             errors.append(repr(exc))
         finally:
@@ -96,19 +107,30 @@ def test_concurrent_random_transfers_keep_the_books_exact(make_customer, banks, 
         thread.join()
 
     assert errors == []
-    assert successes and refusals, "the mix should contain both successes and overdraft attempts"
+    assert successes, "some transfers should pay"
+    for kind in EXPECTED_REFUSALS:
+        assert kind in refusals, f"the mix should contain {kind.__name__} refusals"
     assert len(successes) + len(refusals) == THREADS * TRANSFERS_PER_THREAD
+    # 1. One Transfer per successful call, none for a refused one.
     assert Transfer.objects.count() == len(successes)
     assert sorted(Transfer.objects.values_list("pk", flat=True)) == sorted(successes)
+    # 2. No money made or lost: the customers lost exactly the fees, and the
+    # fees are in the banks' fee income accounts.
     fees = Transfer.objects.aggregate(s=Sum("fee"))["s"] or 0
-    assert fees == fee_total()
+    assert fees > 0
+    assert fee_total() - fees_before == fees
     assert customer_total() == total_before - fees
+    # 3. No customer balance below zero; 4. every balance is the sum of its entries.
     for account in DepositAccount.objects.all():
         credits = account.entries.filter(direction="credit").aggregate(s=Sum("amount"))["s"] or 0
         debits = account.entries.filter(direction="debit").aggregate(s=Sum("amount"))["s"] or 0
         assert account.balance == credits - debits, account
         if account.kind == DepositAccount.Kind.CUSTOMER:
             assert account.balance >= 0, account
+    # No customer paid more than the daily limit.
+    for customer in customers:
+        sent = Transfer.objects.filter(customer=customer).aggregate(s=Sum("amount"))["s"] or 0
+        assert sent <= LIMITS[1], customer
     # Every transfer is two ledger rows, plus two for its fee.
     transfers = Transfer.objects.count()
     with_fee = Transfer.objects.filter(fee__gt=0).count()
