@@ -3,6 +3,7 @@ import datetime
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from banking import accountnumbers
 from banking.models import LedgerEntry
 
 # Preset periods as Korean banks count them: 1주일 back 7 days, 1개월 and
@@ -84,11 +85,55 @@ class WonField(forms.IntegerField):
         return super().to_python(value)
 
 
+ACCOUNT_NUMBER_MESSAGE = _("계좌번호는 숫자와 하이픈(-)으로 입력해 주세요.")
+BANK_CODE_MESSAGE = _("입금은행을 다시 선택해 주세요.")
+
+
+def account_number_digits(value: str) -> str:
+    """The digits of an account number typed with or without hyphens/spaces;
+    anything else (letters, NUL bytes, full-width digits) is a ValidationError."""
+    digits = value.strip().replace("-", "").replace(" ", "")
+    # SECURITY: ASCII digits only, and no more than an account number has:
+    # nothing else reaches a query (PostgreSQL refuses NUL bytes with an error).
+    if not digits or len(digits) > accountnumbers.LENGTH or not digits.isascii() or not digits.isdigit():
+        raise forms.ValidationError(ACCOUNT_NUMBER_MESSAGE, code="account_number")
+    return digits
+
+
+class RecipientLookupForm(forms.Form):
+    """수취인 조회 from the transfer form: a 3-digit bank code and an account number."""
+
+    bank = forms.RegexField(
+        regex=r"\A[0-9]{3}\Z",
+        max_length=3,
+        error_messages={
+            "required": BANK_CODE_MESSAGE,
+            "invalid": BANK_CODE_MESSAGE,
+            "max_length": BANK_CODE_MESSAGE,
+            "null_characters_not_allowed": BANK_CODE_MESSAGE,
+        },
+    )
+    number = forms.CharField(
+        max_length=20,
+        error_messages={
+            "required": ACCOUNT_NUMBER_MESSAGE,
+            "max_length": ACCOUNT_NUMBER_MESSAGE,
+            "null_characters_not_allowed": ACCOUNT_NUMBER_MESSAGE,
+        },
+    )
+
+    def clean_number(self):
+        return account_number_digits(self.cleaned_data["number"])
+
+    def first_error(self) -> str:
+        return next(str(error) for errors in self.errors.values() for error in errors)
+
+
 class TransferForm(forms.Form):
     """계좌이체 입력: the shape of the input; the rules are banking.services'."""
 
     error_messages = {
-        "account_number": _("계좌번호는 숫자와 하이픈(-)으로 입력해 주세요."),
+        "account_number": ACCOUNT_NUMBER_MESSAGE,
     }
 
     from_account = forms.TypedChoiceField(label=_("출금계좌"), coerce=int)
@@ -96,6 +141,7 @@ class TransferForm(forms.Form):
     to_number = forms.CharField(
         label=_("입금계좌번호"),
         max_length=20,
+        error_messages={"null_characters_not_allowed": ACCOUNT_NUMBER_MESSAGE},
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "placeholder": _("'-' 없이 입력 가능")}),
     )
     amount = WonField(
@@ -116,11 +162,7 @@ class TransferForm(forms.Form):
         self.fields["to_bank"].choices = [(bank.code, f"{bank.name} ({bank.code})") for bank in banks]
 
     def clean_to_number(self):
-        value = self.cleaned_data["to_number"].strip()
-        digits = value.replace("-", "").replace(" ", "")
-        if not digits.isascii() or not digits.isdigit():
-            raise forms.ValidationError(self.error_messages["account_number"], code="account_number")
-        return digits
+        return account_number_digits(self.cleaned_data["to_number"])
 
     def clean_memo_mine(self):
         return self.cleaned_data["memo_mine"].strip()

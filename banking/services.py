@@ -348,11 +348,13 @@ def transfer_requirements(*, customer, amount: int, device_token: str, now=None)
 def recipient_lookup(*, bank: Bank, number: str) -> DepositAccount:
     """수취인 조회: the customer account with this number at `bank`."""
     normalised = accountnumbers.normalise(number or "")
+    # SECURITY: only a well-formed number (13 ASCII digits, right check digit)
+    # is looked up; anything else cannot exist and never reaches a query.
     account = (
         DepositAccount.objects.select_related("bank", "owner")
         .filter(bank=bank, number=normalised, kind=DepositAccount.Kind.CUSTOMER)
         .first()
-        if normalised
+        if accountnumbers.is_valid(normalised)
         else None
     )
     # SECURITY: internal (fee, operating) accounts are never a recipient.

@@ -26,7 +26,7 @@ from accounts.decorators import customer_required
 from accounts.exceptions import AccountsError
 from banking import selectors, services
 from banking.exceptions import BankingError
-from banking.forms import TransferApprovalForm, TransferForm
+from banking.forms import RecipientLookupForm, TransferApprovalForm, TransferForm
 from banking.models import Bank, Transfer
 from banking.services import TransferDraft
 from certificates import evidence
@@ -109,12 +109,16 @@ def transfer_form_view(request):
 @_customer_json
 def transfer_recipient_view(request):
     """수취인 조회 from the form: the masked name of the receiving account."""
-    bank = Bank.objects.filter(code=request.POST.get("bank", "")[:3]).first()
-    number = request.POST.get("number", "")[:20]
+    form = RecipientLookupForm(request.POST)
+    # SECURITY: the shape first (3 digits, account-number digits): a crafted
+    # value (a NUL byte, letters) is a 400 and never reaches a query.
+    if not form.is_valid():
+        return _json_error(form.first_error(), code="malformed")
+    bank = Bank.objects.filter(code=form.cleaned_data["bank"]).first()
     try:
         if bank is None:
             raise services.RecipientNotFound()
-        account = services.recipient_lookup(bank=bank, number=number)
+        account = services.recipient_lookup(bank=bank, number=form.cleaned_data["number"])
     except BankingError as exc:
         return _json_error(exc.message, status=404, code="not_found")
     return JsonResponse({"name": services.mask_name(account.owner.name), "bank": bank.name, "number": account.display_number})
@@ -282,7 +286,9 @@ def transfer_signed_text_view(request, reference):
 @customer_required
 def favourite_add_view(request, reference):
     record = _own_transfer(request, reference)
-    services.favourite_add(customer=request.user, account=record.to_account, nickname=request.POST.get("nickname", ""))
+    # SECURITY: a crafted nickname loses its NUL bytes (PostgreSQL refuses them in text).
+    nickname = request.POST.get("nickname", "").replace("\x00", "")
+    services.favourite_add(customer=request.user, account=record.to_account, nickname=nickname)
     messages.success(request, _("자주 쓰는 계좌에 등록했습니다."))
     return redirect("banking:transfer_receipt", bank=request.bank.slug, reference=record.reference)
 

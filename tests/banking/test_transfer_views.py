@@ -252,3 +252,55 @@ def test_history_csv_with_bad_dates_is_a_400(logged_in_client, customer):
     number = customer.deposit_accounts.get().number
     response = logged_in_client.get(f"/nuri/accounts/{number}/history.csv?period=custom&date_from=2026-05-02&date_to=2026-05-01")
     assert response.status_code == 400
+
+
+# --- Crafted input: NUL bytes and other shapes (PostgreSQL refuses NUL in text: a DataError, never a 500) ---
+
+
+@pytest.mark.parametrize(
+    ("bank", "number", "status", "message"),
+    [
+        ("\x00", "9031000000000", 400, "입금은행을 다시 선택해 주세요."),
+        ("9\x003", "9031000000000", 400, "입금은행을 다시 선택해 주세요."),
+        ("9031", "9031000000000", 400, "입금은행을 다시 선택해 주세요."),
+        ("", "9031000000000", 400, "입금은행을 다시 선택해 주세요."),
+        ("903", "\x00", 400, "계좌번호는 숫자와 하이픈(-)으로 입력해 주세요."),
+        ("903", "903-1000\x00-000000", 400, "계좌번호는 숫자와 하이픈(-)으로 입력해 주세요."),
+        ("903", "903１０００", 400, "계좌번호는 숫자와 하이픈(-)으로 입력해 주세요."),  # full-width digits
+        ("903", "9" * 21, 400, "계좌번호는 숫자와 하이픈(-)으로 입력해 주세요."),
+        ("999", "9991000000000", 404, "입금계좌를 찾을 수 없습니다"),
+        ("903", "903100000", 404, "입금계좌를 찾을 수 없습니다"),  # digits, but not an account number
+    ],
+)
+def test_recipient_lookup_with_a_crafted_bank_or_number_is_a_4xx_with_a_korean_message(
+    logged_in_client, bank, number, status, message
+):
+    response = logged_in_client.post("/nuri/transfer/recipient/", {"bank": bank, "number": number})
+    assert response.status_code == status
+    assert message in response.json()["error"]
+
+
+@pytest.mark.parametrize("number", ["\x00", "901\x001089412652", "%00"])
+@pytest.mark.parametrize("suffix", ["", "history.csv"])
+def test_account_pages_with_a_nul_byte_in_the_number_are_a_404(logged_in_client, number, suffix):
+    from urllib.parse import quote
+
+    response = logged_in_client.get(f"/nuri/accounts/{quote(number)}/{suffix}")
+    assert response.status_code == 404
+    assert "페이지를 찾을 수 없습니다" in response.content.decode()
+
+
+def test_transfer_form_with_a_nul_byte_is_a_form_error(logged_in_client, chulsoo_account):
+    response = fill(logged_in_client, chulsoo_account, to_number="903\x00", memo_mine="월\x00세")
+    assert response.status_code == 200
+    assert "계좌번호는 숫자와 하이픈(-)으로 입력해 주세요." in response.content.decode()
+    assert Transfer.objects.count() == 0
+
+
+def test_favourite_nickname_with_a_nul_byte_is_saved_without_it(logged_in_client, holder, chulsoo_account):
+    fill(logged_in_client, chulsoo_account)
+    token, to_sign, _html = review(logged_in_client)
+    redirect = approve(logged_in_client, holder, token, to_sign).json()["redirect"]
+    response = logged_in_client.post(f"{redirect}favourite/", {"nickname": "월\x00세"})
+    assert response.status_code == 302
+    assert FavouriteRecipient.objects.get().nickname == "월세"
