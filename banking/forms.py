@@ -29,12 +29,25 @@ def period_range(period: str, today: datetime.date) -> tuple[datetime.date, date
     return None
 
 
+# The earliest day 거래내역조회 accepts. Bounding the dates keeps every
+# datetime built from them (Seoul midnight, the day after) representable.
+HISTORY_FIRST_DAY = datetime.date(2000, 1, 1)
+
+
 class HistoryFilterForm(forms.Form):
-    """거래내역조회: a preset period or explicit dates, and a type filter."""
+    """거래내역조회: a preset period or explicit dates, and a type filter.
+
+    Typed dates must lie between HISTORY_FIRST_DAY and today (Asia/Seoul).
+    A date after today is refused rather than clamped to today: it is most
+    likely a typo (2062 for 2026), and the customer should see that instead
+    of a silently different period.
+    """
 
     error_messages = {
         "order": _("조회 시작일이 종료일보다 늦습니다."),
         "span": _("한 번에 1년까지 조회할 수 있습니다."),
+        "range": _("조회기간은 %(first)s부터 오늘(%(today)s)까지 입력할 수 있습니다."),
+        "missing": _("직접입력은 시작일과 종료일을 모두 입력해 주세요."),
     }
 
     period = forms.ChoiceField(
@@ -54,6 +67,8 @@ class HistoryFilterForm(forms.Form):
     def __init__(self, *args, today: datetime.date, **kwargs):
         super().__init__(*args, **kwargs)
         self.today = today
+        for name in ("date_from", "date_to"):
+            self.fields[name].widget.attrs.update(min=HISTORY_FIRST_DAY.isoformat(), max=today.isoformat())
 
     def period_options(self) -> list[tuple[forms.BoundField, tuple[datetime.date, datetime.date] | None]]:
         """Each period radio with the dates it stands for (None for 직접입력),
@@ -67,6 +82,18 @@ class HistoryFilterForm(forms.Form):
         if preset is not None:
             cleaned["date_from"], cleaned["date_to"] = preset
         date_from, date_to = cleaned.get("date_from"), cleaned.get("date_to")
+        if preset is None and "date_from" not in self.errors and "date_to" not in self.errors:
+            if not (date_from and date_to):
+                raise forms.ValidationError(self.error_messages["missing"], code="missing")
+        for day in (date_from, date_to):
+            # SECURITY: a crafted 0001-01-01 or 9999-12-31 overflowed the
+            # datetime arithmetic of the query into a 500.
+            if day and not HISTORY_FIRST_DAY <= day <= self.today:
+                raise forms.ValidationError(
+                    self.error_messages["range"],
+                    code="range",
+                    params={"first": f"{HISTORY_FIRST_DAY:%Y.%m.%d}", "today": f"{self.today:%Y.%m.%d}"},
+                )
         if date_from and date_to:
             if date_from > date_to:
                 raise forms.ValidationError(self.error_messages["order"], code="order")
