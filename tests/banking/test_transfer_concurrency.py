@@ -19,15 +19,9 @@ from audit.models import AuditEvent
 from banking.exceptions import BankingError, DailyLimitExceeded, InsufficientFunds, TransferLimitExceeded
 from banking.models import DepositAccount, LedgerEntry, Transfer
 from banking.services import bank_fee_account, transfer
+from tests.banking.conftest import rrn
 
 ACCOUNTS_PER_BANK = 4
-
-
-def rrn(n: int) -> str:
-    """A valid RRN for a made-up person number n (check digit per DESIGN.md §1)."""
-    body = f"900101{1}{n:05d}"
-    check = (11 - sum(int(d) * w for d, w in zip(body, [2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5], strict=True)) % 11) % 10
-    return f"{body[:6]}-{body[6:]}{check}"
 
 
 THREADS = 8

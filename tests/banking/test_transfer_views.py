@@ -217,6 +217,43 @@ def test_favourite_added_from_the_receipt_fills_the_form(logged_in_client, holde
     assert not FavouriteRecipient.objects.filter(pk=favourite.pk).exists()
 
 
+def test_recent_recipients_on_the_form_cost_no_query_each(logged_in_client, customer, make_customer, django_assert_num_queries):
+    """The form lists up to five recent recipients and the favourites with
+    their bank: the number of queries is the same for one as for five (no
+    query per row)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from banking.services import favourite_add, transfer
+    from tests.banking.conftest import rrn
+
+    def send_to(n):
+        to = make_customer(
+            bank_code=("901", "902", "903")[n % 3], login_id=f"to{n}", name=f"수취인{n}", rrn=rrn(700 + n), phone="", email=""
+        )
+        record = transfer(
+            customer=customer,
+            from_account=customer.deposit_accounts.get(),
+            to_account=to.deposit_accounts.get(),
+            amount=1_000 + n,
+            unsigned_reason="test",
+        )
+        favourite_add(customer=customer, account=record.to_account, nickname=f"별칭{n}")
+
+    send_to(0)
+    with CaptureQueriesContext(connection) as one:
+        html = logged_in_client.get("/nuri/transfer/").content.decode()
+    assert html.count('data-testid="recent-recipient"') == 1
+    for n in range(1, 5):
+        send_to(n)
+    with django_assert_num_queries(len(one)):
+        html = logged_in_client.get("/nuri/transfer/").content.decode()
+    assert html.count('data-testid="recent-recipient"') == 5
+    assert all(f"별칭{n}" in html for n in range(5))
+    for name in ("누리은행", "가람은행", "다온은행"):
+        assert html.count(f"{name} ") >= 1
+
+
 # --- 거래내역 CSV ----------------------------------------------------------------------------
 
 
