@@ -258,17 +258,20 @@ def transfer_receipt_view(request, reference):
 
 @customer_required
 def transfer_evidence_view(request, reference):
-    """The receipt's evidence: CMS SignedData that `openssl cms -verify` checks."""
+    """The receipt's evidence: CMS SignedData that `openssl cms -verify` checks
+    (a PKCS#1 v1.5 or an RSASSA-PSS SignerInfo, as the customer signed)."""
     record = _own_transfer(request, reference)
-    # The .p7s carries a PKCS#1 v1.5 SignerInfo; a PSS signature (the stronger
-    # profile) has no p7s yet: the signed text and certificate remain.
-    if not record.signed or record.signature_scheme != "pkcs1v15":
+    if not record.signed:
         raise Http404()
-    p7s = evidence.signed_data(
-        content=bytes(record.signed_bytes),
-        signature=bytes(record.signature),
-        certificate_der=bytes(record.signer_certificate.der),
-    )
+    try:
+        p7s = evidence.signed_data(
+            content=bytes(record.signed_bytes),
+            signature=bytes(record.signature),
+            certificate_der=bytes(record.signer_certificate.der),
+            scheme=record.signature_scheme,
+        )
+    except evidence.EvidenceUnavailable:
+        raise Http404() from None
     response = HttpResponse(p7s, content_type="application/pkcs7-signature")
     response["Content-Disposition"] = f'attachment; filename="transfer-{record.reference}.p7s"'
     return response

@@ -177,13 +177,30 @@ def test_receipt_and_evidence_of_another_customer_are_404(client, make_customer,
         assert client.get(f"/nuri/transfer/{record.reference}/{suffix}").status_code == 404
 
 
-def test_downloaded_p7s_verifies_with_openssl_and_a_modified_amount_fails(logged_in_client, holder, chulsoo_account, tmp_path):
+def sign_pss(key, data: bytes) -> bytes:
+    # The stronger profile (DESIGN.md §3 "Algorithm agility"), with the salt
+    # length WebCrypto callers usually pick (the digest length).
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    return key.sign(data, padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32), hashes.SHA256())
+
+
+@pytest.mark.parametrize(("scheme", "shown"), [("pkcs1v15", "RSASSA-PKCS1-v1_5/SHA-256"), ("pss", "RSASSA-PSS/SHA-256")])
+def test_downloaded_p7s_verifies_with_openssl_and_a_modified_amount_fails(
+    logged_in_client, holder, chulsoo_account, tmp_path, settings, scheme, shown
+):
+    settings.CERTBANK_SIGNATURE_SCHEMES = ("pkcs1v15", "pss")
     fill(logged_in_client, chulsoo_account)
     token, to_sign, _html = review(logged_in_client)
-    redirect = approve(logged_in_client, holder, token, to_sign).json()["redirect"]
+    signature = sign(holder.key, to_sign) if scheme == "pkcs1v15" else sign_pss(holder.key, to_sign)
+    redirect = approve(logged_in_client, holder, token, to_sign, signature=b64(signature)).json()["redirect"]
     receipt = logged_in_client.get(redirect).content.decode()
     command = re.search(r'data-testid="openssl-command">([^<]+)<', receipt).group(1)
     record = Transfer.objects.get()
+    assert record.signature_scheme == scheme
+    assert f'data-testid="signature-scheme">{shown}<' in receipt
+    assert "receipt.p7s" in receipt  # the download is offered for either scheme
     p7s = logged_in_client.get(f"{redirect}receipt.p7s")
     assert p7s["Content-Type"] == "application/pkcs7-signature"
     (tmp_path / f"transfer-{record.reference}.p7s").write_bytes(p7s.content)
