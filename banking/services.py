@@ -697,15 +697,47 @@ def transfer_signed(
 # --- 자주 쓰는 계좌 -------------------------------------------------------------------------------
 
 
-def favourite_add(*, customer, account: DepositAccount, nickname: str = "") -> FavouriteRecipient:
+def favourite_add(*, customer, account: DepositAccount, nickname: str = "", request=None) -> FavouriteRecipient:
+    """Save a receiving account as 자주 쓰는 계좌 (once per account), audited."""
     if account.kind != DepositAccount.Kind.CUSTOMER:
         raise RecipientNotFound()
-    favourite, _created = FavouriteRecipient.objects.get_or_create(
-        customer=customer, account=account, defaults={"nickname": (nickname or "").strip()[:20]}
-    )
+    with transaction.atomic():
+        favourite, created = FavouriteRecipient.objects.get_or_create(
+            customer=customer, account=account, defaults={"nickname": (nickname or "").strip()[:20]}
+        )
+        if created:
+            audit_record(
+                action=Action.FAVOURITE_ADDED,
+                customer=customer,
+                bank=customer.bank,
+                request=request,
+                favourite=favourite.pk,
+                account=account.number,
+                account_bank=account.bank.code,
+            )
     return favourite
 
 
-def favourite_remove(*, customer, pk: int) -> None:
-    # SECURITY: scoped to the customer: another customer's favourite id does nothing.
-    FavouriteRecipient.objects.filter(customer=customer, pk=pk).delete()
+def favourite_remove(*, customer, pk: int, request=None) -> bool:
+    """Remove one of the customer's 자주 쓰는 계좌; True when one was removed (audited)."""
+    with transaction.atomic():
+        # SECURITY: scoped to the customer: another customer's favourite id does nothing.
+        favourite = (
+            FavouriteRecipient.objects.select_for_update(of=("self",))
+            .select_related("account__bank")
+            .filter(customer=customer, pk=pk)
+            .first()
+        )
+        if favourite is None:
+            return False
+        audit_record(
+            action=Action.FAVOURITE_REMOVED,
+            customer=customer,
+            bank=customer.bank,
+            request=request,
+            favourite=favourite.pk,
+            account=favourite.account.number,
+            account_bank=favourite.account.bank.code,
+        )
+        favourite.delete()
+    return True

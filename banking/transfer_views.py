@@ -291,7 +291,7 @@ def favourite_add_view(request, reference):
     record = _own_transfer(request, reference)
     # SECURITY: a crafted nickname loses its NUL bytes (PostgreSQL refuses them in text).
     nickname = request.POST.get("nickname", "").replace("\x00", "")
-    services.favourite_add(customer=request.user, account=record.to_account, nickname=nickname)
+    services.favourite_add(customer=request.user, account=record.to_account, nickname=nickname, request=request)
     messages.success(request, _("자주 쓰는 계좌에 등록했습니다."))
     return redirect("banking:transfer_receipt", bank=request.bank.slug, reference=record.reference)
 
@@ -299,6 +299,6 @@ def favourite_add_view(request, reference):
 @require_POST
 @customer_required
 def favourite_remove_view(request, pk):
-    services.favourite_remove(customer=request.user, pk=pk)
-    messages.success(request, _("자주 쓰는 계좌에서 삭제했습니다."))
+    if services.favourite_remove(customer=request.user, pk=pk, request=request):
+        messages.success(request, _("자주 쓰는 계좌에서 삭제했습니다."))
     return redirect("banking:transfer", bank=request.bank.slug)

@@ -234,6 +234,29 @@ def test_favourite_added_from_the_receipt_fills_the_form(logged_in_client, holde
     assert not FavouriteRecipient.objects.filter(pk=favourite.pk).exists()
 
 
+def test_favourites_added_and_removed_are_audited(logged_in_client, holder, chulsoo_account, younghee):
+    from audit.models import AuditEvent
+
+    fill(logged_in_client, chulsoo_account)
+    token, to_sign, _html = review(logged_in_client)
+    redirect = approve(logged_in_client, holder, token, to_sign).json()["redirect"]
+    logged_in_client.post(f"{redirect}favourite/", {"nickname": "철수"})
+    logged_in_client.post(f"{redirect}favourite/")  # already saved: no second row
+    favourite = FavouriteRecipient.objects.get()
+    added = AuditEvent.objects.filter(action="favourite_added")
+    assert [(e.customer_id, e.detail["account"], e.detail["favourite"]) for e in added] == [
+        (holder.customer.pk, chulsoo_account.number, favourite.pk)
+    ]
+    assert added.get().ip_address == "127.0.0.1"
+    # Another customer's favourite id: nothing removed, nothing audited.
+    other = FavouriteRecipient.objects.create(customer=younghee, account=chulsoo_account)
+    logged_in_client.post(f"/nuri/transfer/favourites/{other.pk}/remove/")
+    assert not AuditEvent.objects.filter(action="favourite_removed").exists()
+    logged_in_client.post(f"/nuri/transfer/favourites/{favourite.pk}/remove/")
+    removed = AuditEvent.objects.filter(action="favourite_removed")
+    assert [(e.customer_id, e.detail["account"]) for e in removed] == [(holder.customer.pk, chulsoo_account.number)]
+
+
 def test_recent_recipients_on_the_form_cost_no_query_each(logged_in_client, customer, make_customer, django_assert_num_queries):
     """The form lists up to five recent recipients and the favourites with
     their bank: the number of queries is the same for one as for five (no
