@@ -253,6 +253,11 @@ CERTBANK_TRANSFER_OTP_THRESHOLD = env_int("CERTBANK_TRANSFER_OTP_THRESHOLD", 1_0
 # From a device that is not designated, reaching this much in a day needs the extra SMS check.
 CERTBANK_TRANSFER_SMS_DAILY_THRESHOLD = env_int("CERTBANK_TRANSFER_SMS_DAILY_THRESHOLD", 3_000_000)
 CERTBANK_DESIGNATED_DEVICES_MAX = 5
+# 수취인 조회: a customer whose lookups fail this many times in the window
+# (seconds, counted from the first failure) waits for the window's end (a 429),
+# so masked names cannot be collected by trying account numbers.
+CERTBANK_TRANSFER_LOOKUP_MAX_FAILURES = env_int("CERTBANK_TRANSFER_LOOKUP_MAX_FAILURES", 10)
+CERTBANK_TRANSFER_LOOKUP_WINDOW_SECONDS = env_int("CERTBANK_TRANSFER_LOOKUP_WINDOW_SECONDS", 600)
 # 인증서 복사 (certificates/services/copy.py): a copy session lives this long;
 # 5 wrong numbers in a browser session → wait; the sealed blob's upper bound.
 CERTBANK_COPY_SECONDS = 180

@@ -8,6 +8,7 @@ equals its balance.
 """
 
 import datetime
+import math
 import uuid
 import zoneinfo
 from dataclasses import asdict, dataclass
@@ -38,13 +39,14 @@ from banking.exceptions import (
     InsufficientFundsForTransfer,
     InvalidAmount,
     OtpRequired,
+    RecipientLookupThrottled,
     RecipientNotFound,
     SameAccount,
     TransferLimitExceeded,
     TransferTextMismatch,
     WithdrawalAccountInvalid,
 )
-from banking.models import Bank, DepositAccount, FavouriteRecipient, LedgerEntry, Transfer
+from banking.models import Bank, DepositAccount, FavouriteRecipient, LedgerEntry, RecipientLookupLimit, Transfer
 from banking.templatetags.money import korean_number
 from certificates import challenges
 from certificates.exceptions import CertificateRefused
@@ -360,6 +362,56 @@ def recipient_lookup(*, bank: Bank, number: str) -> DepositAccount:
     # SECURITY: internal (fee, operating) accounts are never a recipient.
     if account is None or account.owner is None or not account.owner.is_active:
         raise RecipientNotFound()
+    return account
+
+
+def recipient_find(*, customer, bank_code: str, number: str, request=None) -> DepositAccount:
+    """수취인 조회 asked by a customer (the lookup button, the transfer form):
+    recipient_lookup under a per-customer limit on failed lookups.
+
+    SECURITY: the masked name a lookup shows is what an enumeration collects.
+    After CERTBANK_TRANSFER_LOOKUP_MAX_FAILURES failures in a window of
+    CERTBANK_TRANSFER_LOOKUP_WINDOW_SECONDS (from its first failure) every
+    lookup is refused until the window ends; the count lives in the database
+    (RecipientLookupLimit, row-locked) so all workers and sessions share it,
+    and it is saved although the failing request is refused.
+    """
+    now = timezone.now()
+    window = datetime.timedelta(seconds=settings.CERTBANK_TRANSFER_LOOKUP_WINDOW_SECONDS)
+    most = settings.CERTBANK_TRANSFER_LOOKUP_MAX_FAILURES
+    error = account = None
+    with transaction.atomic():
+        limit, _created = RecipientLookupLimit.objects.select_for_update().get_or_create(
+            customer=customer, defaults={"window_started_at": now}
+        )
+        if now >= limit.window_started_at + window:
+            limit.window_started_at, limit.failures = now, 0
+        if limit.failures >= most:
+            retry_after = max(1, math.ceil((limit.window_started_at + window - now).total_seconds()))
+            error = RecipientLookupThrottled(retry_after=retry_after)
+        else:
+            bank = Bank.objects.filter(code=bank_code).first()
+            try:
+                if bank is None:
+                    raise RecipientNotFound()
+                account = recipient_lookup(bank=bank, number=number)
+            except RecipientNotFound as exc:
+                error = exc
+                if limit.failures == 0:
+                    limit.window_started_at = now
+                limit.failures += 1
+                if limit.failures == most:
+                    audit_record(
+                        action=Action.RECIPIENT_LOOKUP_LOCKED,
+                        customer=customer,
+                        bank=customer.bank,
+                        request=request,
+                        failures=limit.failures,
+                        until=(limit.window_started_at + window).isoformat(),
+                    )
+        limit.save()
+    if error is not None:
+        raise error
     return account
 
 

@@ -25,7 +25,7 @@ from accounts import services as account_services
 from accounts.decorators import customer_required
 from accounts.exceptions import AccountsError
 from banking import selectors, services
-from banking.exceptions import BankingError
+from banking.exceptions import BankingError, RecipientLookupThrottled
 from banking.forms import RecipientLookupForm, TransferApprovalForm, TransferForm
 from banking.models import Bank, Transfer
 from banking.services import TransferDraft
@@ -68,6 +68,7 @@ def transfer_form_view(request):
         initial.update({k: saved[k] for k in ("to_number", "amount", "memo_mine", "memo_theirs")})
         initial.update(from_account=saved["from_account_id"], to_bank=saved["to_bank_code"])
     form, accounts = _form(request, request.POST or None, initial=initial)
+    status = 200
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         draft = TransferDraft(
@@ -80,12 +81,17 @@ def transfer_form_view(request):
             at=timezone.now(),
         )
         try:
+            # 수취인 조회 as the lookup button does it, under the same limit:
+            # the review page would show the masked name too.
+            services.recipient_find(customer=request.user, bank_code=draft.to_bank_code, number=draft.to_number, request=request)
             from_account, to_account, _fee = services.transfer_draft_resolve(customer=request.user, draft=draft)
             services.transfer_preflight(
                 customer=request.user, from_account=from_account, to_account=to_account, amount=draft.amount
             )
         except BankingError as exc:
             form.add_error(None, exc.message)
+            if isinstance(exc, RecipientLookupThrottled):
+                status = 429
         else:
             request.session[DRAFT_KEY] = draft.as_session()
             return redirect("banking:transfer_review", bank=request.bank.slug)
@@ -102,7 +108,7 @@ def transfer_form_view(request):
         "fee_other_bank": settings.CERTBANK_TRANSFER_FEE_OTHER_BANK,
         "sms_threshold": settings.CERTBANK_TRANSFER_SMS_DAILY_THRESHOLD,
     }
-    return render(request, "banking/transfer_form.html", context)
+    return render(request, "banking/transfer_form.html", context, status=status)
 
 
 @require_POST
@@ -114,14 +120,19 @@ def transfer_recipient_view(request):
     # value (a NUL byte, letters) is a 400 and never reaches a query.
     if not form.is_valid():
         return _json_error(form.first_error(), code="malformed")
-    bank = Bank.objects.filter(code=form.cleaned_data["bank"]).first()
     try:
-        if bank is None:
-            raise services.RecipientNotFound()
-        account = services.recipient_lookup(bank=bank, number=form.cleaned_data["number"])
+        account = services.recipient_find(
+            customer=request.user, bank_code=form.cleaned_data["bank"], number=form.cleaned_data["number"], request=request
+        )
+    except RecipientLookupThrottled as exc:
+        response = _json_error(exc.message, status=429, code="throttled")
+        response["Retry-After"] = str(exc.retry_after)
+        return response
     except BankingError as exc:
         return _json_error(exc.message, status=404, code="not_found")
-    return JsonResponse({"name": services.mask_name(account.owner.name), "bank": bank.name, "number": account.display_number})
+    return JsonResponse(
+        {"name": services.mask_name(account.owner.name), "bank": account.bank.name, "number": account.display_number}
+    )
 
 
 def _draft(request) -> TransferDraft | None:

@@ -381,3 +381,59 @@ def test_favourite_nickname_with_a_nul_byte_is_saved_without_it(logged_in_client
     response = logged_in_client.post(f"{redirect}favourite/", {"nickname": "월\x00세"})
     assert response.status_code == 302
     assert FavouriteRecipient.objects.get().nickname == "월세"
+
+
+# --- 수취인 조회 limit -------------------------------------------------------------------------
+
+
+def lookup(client, number, bank="903"):
+    return client.post("/nuri/transfer/recipient/", {"bank": bank, "number": number})
+
+
+def test_failed_recipient_lookups_are_limited_per_customer_with_a_429_and_an_audit_row(
+    logged_in_client, customer, chulsoo_account, younghee, settings
+):
+    import datetime
+
+    import time_machine
+    from django.test import Client
+    from django.utils import timezone
+
+    from audit.models import AuditEvent
+    from banking.models import RecipientLookupLimit
+
+    settings.CERTBANK_TRANSFER_LOOKUP_MAX_FAILURES = 3
+    settings.CERTBANK_TRANSFER_LOOKUP_WINDOW_SECONDS = 120
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        # Successes do not count, failures do (an unknown bank too).
+        assert lookup(logged_in_client, chulsoo_account.number).status_code == 200
+        assert lookup(logged_in_client, "9031000000000").status_code == 404
+        assert lookup(logged_in_client, "9011000000001", bank="999").status_code == 404
+        assert not AuditEvent.objects.filter(action="recipient_lookup_locked").exists()
+        assert lookup(logged_in_client, "9031000000002").status_code == 404  # the third failure
+        locked = AuditEvent.objects.get(action="recipient_lookup_locked")
+        assert locked.customer_id == customer.pk and locked.detail["failures"] == 3
+
+        # Now every lookup waits, a real account included: no name is shown.
+        refused = lookup(logged_in_client, chulsoo_account.number)
+        assert refused.status_code == 429
+        assert refused.json()["error"] == "수취인 조회에 여러 번 실패하여 잠시 조회할 수 없습니다. 2분 후에 다시 시도해 주세요."
+        assert "이*수" not in refused.content.decode() and refused["Retry-After"] == "120"
+        # The form step looks the recipient up too, under the same limit.
+        page = fill(logged_in_client, chulsoo_account)
+        assert page.status_code == 429 and "잠시 조회할 수 없습니다" in page.content.decode()
+        assert "transfer_draft" not in logged_in_client.session
+        # Shared by every session (and worker) of the customer: it is in the database.
+        other_session = Client()
+        assert other_session.post("/nuri/login/", {"login_id": "hong", "password": "Certbank!2026"}).status_code == 302
+        assert lookup(other_session, chulsoo_account.number).status_code == 429
+        assert RecipientLookupLimit.objects.get(customer=customer).failures == 3
+        # Another customer is not affected.
+        younghee_session = Client()
+        younghee_session.post("/nuri/login/", {"login_id": "younghee", "password": "Certbank!2026"})
+        assert lookup(younghee_session, chulsoo_account.number).status_code == 200
+
+    with time_machine.travel(start + datetime.timedelta(seconds=121), tick=False):
+        assert lookup(logged_in_client, chulsoo_account.number).json()["name"] == "이*수"
+        assert fill(logged_in_client, chulsoo_account).status_code == 302
