@@ -246,13 +246,18 @@ CERTBANK_TRANSFER_LIMITS = {
         env_int("CERTBANK_TRANSFER_LIMIT_BASIC_DAY", 50_000_000),
     ),
 }
-# 타행 이체 수수료 (당행 이체 is free), paid into the sending bank's internal account.
+# 타행 이체 수수료 (당행 이체 is free), paid into the sending bank's fee income account (타행이체 수수료 수입).
 CERTBANK_TRANSFER_FEE_OTHER_BANK = env_int("CERTBANK_TRANSFER_FEE_OTHER_BANK", 500)
 # OTP holders enter their OTP code for a transfer above this amount.
 CERTBANK_TRANSFER_OTP_THRESHOLD = env_int("CERTBANK_TRANSFER_OTP_THRESHOLD", 1_000_000)
 # From a device that is not designated, reaching this much in a day needs the extra SMS check.
 CERTBANK_TRANSFER_SMS_DAILY_THRESHOLD = env_int("CERTBANK_TRANSFER_SMS_DAILY_THRESHOLD", 3_000_000)
 CERTBANK_DESIGNATED_DEVICES_MAX = 5
+# 수취인 조회: a customer whose lookups fail this many times in the window
+# (seconds, counted from the first failure) waits for the window's end (a 429),
+# so masked names cannot be collected by trying account numbers.
+CERTBANK_TRANSFER_LOOKUP_MAX_FAILURES = env_int("CERTBANK_TRANSFER_LOOKUP_MAX_FAILURES", 10)
+CERTBANK_TRANSFER_LOOKUP_WINDOW_SECONDS = env_int("CERTBANK_TRANSFER_LOOKUP_WINDOW_SECONDS", 600)
 # 인증서 복사 (certificates/services/copy.py): a copy session lives this long;
 # 5 wrong numbers in a browser session → wait; the sealed blob's upper bound.
 CERTBANK_COPY_SECONDS = 180

@@ -10,6 +10,9 @@ import secrets
 
 PRODUCT_DEMAND_DEPOSIT = "10"  # 입출금 자유예금
 PRODUCT_INTERNAL = "99"  # the bank's own ledger accounts
+# Serials of the bank's own accounts under PRODUCT_INTERNAL.
+SERIAL_OPERATING = 0  # 본점 운영계정 (welcome deposits)
+SERIAL_FEE_INCOME = 1  # 타행이체 수수료 수입
 LENGTH = 13
 
 

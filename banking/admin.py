@@ -1,3 +1,5 @@
+import re
+
 from django.contrib import admin
 from django.urls import reverse
 from django.utils import timezone
@@ -7,6 +9,21 @@ from django.utils.translation import gettext_lazy as _
 from bank.admin_site import ReadOnlyAdmin, staff_site
 from banking.models import Bank, DepositAccount, LedgerEntry, Transfer
 from certificates import challenges
+
+# An account number as the bank prints it: digit groups joined by hyphens
+# (901-10-8941265-2, 903-1000-123456). Stored numbers are digits only.
+HYPHENATED_NUMBER = re.compile(r"[0-9]+(?:-[0-9]+)+")
+
+
+def account_number_terms(search_term: str) -> str:
+    """The search terms with each hyphenated account number as its digits,
+    so staff find an account by the number they read on a screen or paper."""
+    return " ".join(term.replace("-", "") if HYPHENATED_NUMBER.fullmatch(term) else term for term in search_term.split())
+
+
+class AccountNumberSearchMixin:
+    def get_search_results(self, request, queryset, search_term):
+        return super().get_search_results(request, queryset, account_number_terms(search_term))
 
 
 @admin.register(Bank, site=staff_site)
@@ -28,7 +45,7 @@ class LedgerEntryInline(admin.TabularInline):
 
 
 @admin.register(DepositAccount, site=staff_site)
-class DepositAccountAdmin(ReadOnlyAdmin):
+class DepositAccountAdmin(AccountNumberSearchMixin, ReadOnlyAdmin):
     list_display = ["display_number", "bank", "owner", "kind", "product_name", "balance", "pin_locked_at", "opened_at"]
     list_filter = ["bank", "kind"]
     search_fields = ["number", "owner__name", "owner__login_id"]
@@ -38,7 +55,7 @@ class DepositAccountAdmin(ReadOnlyAdmin):
 
 
 @admin.register(LedgerEntry, site=staff_site)
-class LedgerEntryAdmin(ReadOnlyAdmin):
+class LedgerEntryAdmin(AccountNumberSearchMixin, ReadOnlyAdmin):
     list_display = ["created_at", "account", "direction", "amount", "balance_after", "description", "counterparty"]
     list_filter = ["direction", "account__bank"]
     search_fields = ["account__number", "description", "counterparty", "movement"]
@@ -74,7 +91,7 @@ class AmountRangeFilter(admin.SimpleListFilter):
 
 
 @admin.register(Transfer, site=staff_site)
-class TransferAdmin(ReadOnlyAdmin):
+class TransferAdmin(AccountNumberSearchMixin, ReadOnlyAdmin):
     """계좌이체 as staff see them: searchable, read-only, with the evidence."""
 
     list_display = [
@@ -88,8 +105,9 @@ class TransferAdmin(ReadOnlyAdmin):
         "signed_mark",
     ]
     list_filter = ["from_account__bank", "to_bank", "created_at", AmountRangeFilter]
-    # Customer (name, login ID), account numbers, transfer number; an amount
-    # typed as digits (with or without separators) matches exactly.
+    # Customer (name, login ID), account numbers (with or without hyphens),
+    # transfer number; an amount typed as digits (with or without separators)
+    # matches exactly.
     search_fields = ["customer__name", "customer__login_id", "from_account__number", "to_account__number", "=reference"]
     search_help_text = _("고객 이름·아이디, 계좌번호, 이체 번호 또는 금액(숫자)으로 찾습니다.")
     list_select_related = ["customer", "from_account__bank", "to_account__bank", "to_bank"]

@@ -88,3 +88,19 @@ class ExtraAuthRequired(BankingError):
 
 class TransferTextMismatch(BankingError):
     message = _("서명한 이체 내용이 확인 화면과 다릅니다. 처음부터 다시 진행해 주세요.")
+
+
+class EvidenceRequired(BankingError):
+    """A transfer without the customer's signature (and not declared the bank's own)."""
+
+    message = _("전자서명이 없는 이체는 처리할 수 없습니다. 인증서로 서명한 뒤 다시 시도해 주세요.")
+
+
+class RecipientLookupThrottled(BankingError):
+    """Too many failed 수취인 조회 in the window: wait before the next one."""
+
+    def __init__(self, *, retry_after: int):
+        self.retry_after = retry_after
+        minutes = max(1, -(-retry_after // 60))
+        message = _("수취인 조회에 여러 번 실패하여 잠시 조회할 수 없습니다. %(minutes)d분 후에 다시 시도해 주세요.")
+        super().__init__(message % {"minutes": minutes})

@@ -3,6 +3,7 @@ import datetime
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from banking import accountnumbers
 from banking.models import LedgerEntry
 
 # Preset periods as Korean banks count them: 1주일 back 7 days, 1개월 and
@@ -28,12 +29,25 @@ def period_range(period: str, today: datetime.date) -> tuple[datetime.date, date
     return None
 
 
+# The earliest day 거래내역조회 accepts. Bounding the dates keeps every
+# datetime built from them (Seoul midnight, the day after) representable.
+HISTORY_FIRST_DAY = datetime.date(2000, 1, 1)
+
+
 class HistoryFilterForm(forms.Form):
-    """거래내역조회: a preset period or explicit dates, and a type filter."""
+    """거래내역조회: a preset period or explicit dates, and a type filter.
+
+    Typed dates must lie between HISTORY_FIRST_DAY and today (Asia/Seoul).
+    A date after today is refused rather than clamped to today: it is most
+    likely a typo (2062 for 2026), and the customer should see that instead
+    of a silently different period.
+    """
 
     error_messages = {
         "order": _("조회 시작일이 종료일보다 늦습니다."),
         "span": _("한 번에 1년까지 조회할 수 있습니다."),
+        "range": _("조회기간은 %(first)s부터 오늘(%(today)s)까지 입력할 수 있습니다."),
+        "missing": _("직접입력은 시작일과 종료일을 모두 입력해 주세요."),
     }
 
     period = forms.ChoiceField(
@@ -53,6 +67,8 @@ class HistoryFilterForm(forms.Form):
     def __init__(self, *args, today: datetime.date, **kwargs):
         super().__init__(*args, **kwargs)
         self.today = today
+        for name in ("date_from", "date_to"):
+            self.fields[name].widget.attrs.update(min=HISTORY_FIRST_DAY.isoformat(), max=today.isoformat())
 
     def period_options(self) -> list[tuple[forms.BoundField, tuple[datetime.date, datetime.date] | None]]:
         """Each period radio with the dates it stands for (None for 직접입력),
@@ -66,6 +82,18 @@ class HistoryFilterForm(forms.Form):
         if preset is not None:
             cleaned["date_from"], cleaned["date_to"] = preset
         date_from, date_to = cleaned.get("date_from"), cleaned.get("date_to")
+        if preset is None and "date_from" not in self.errors and "date_to" not in self.errors:
+            if not (date_from and date_to):
+                raise forms.ValidationError(self.error_messages["missing"], code="missing")
+        for day in (date_from, date_to):
+            # SECURITY: a crafted 0001-01-01 or 9999-12-31 overflowed the
+            # datetime arithmetic of the query into a 500.
+            if day and not HISTORY_FIRST_DAY <= day <= self.today:
+                raise forms.ValidationError(
+                    self.error_messages["range"],
+                    code="range",
+                    params={"first": f"{HISTORY_FIRST_DAY:%Y.%m.%d}", "today": f"{self.today:%Y.%m.%d}"},
+                )
         if date_from and date_to:
             if date_from > date_to:
                 raise forms.ValidationError(self.error_messages["order"], code="order")
@@ -84,11 +112,55 @@ class WonField(forms.IntegerField):
         return super().to_python(value)
 
 
+ACCOUNT_NUMBER_MESSAGE = _("계좌번호는 숫자와 하이픈(-)으로 입력해 주세요.")
+BANK_CODE_MESSAGE = _("입금은행을 다시 선택해 주세요.")
+
+
+def account_number_digits(value: str) -> str:
+    """The digits of an account number typed with or without hyphens/spaces;
+    anything else (letters, NUL bytes, full-width digits) is a ValidationError."""
+    digits = value.strip().replace("-", "").replace(" ", "")
+    # SECURITY: ASCII digits only, and no more than an account number has:
+    # nothing else reaches a query (PostgreSQL refuses NUL bytes with an error).
+    if not digits or len(digits) > accountnumbers.LENGTH or not digits.isascii() or not digits.isdigit():
+        raise forms.ValidationError(ACCOUNT_NUMBER_MESSAGE, code="account_number")
+    return digits
+
+
+class RecipientLookupForm(forms.Form):
+    """수취인 조회 from the transfer form: a 3-digit bank code and an account number."""
+
+    bank = forms.RegexField(
+        regex=r"\A[0-9]{3}\Z",
+        max_length=3,
+        error_messages={
+            "required": BANK_CODE_MESSAGE,
+            "invalid": BANK_CODE_MESSAGE,
+            "max_length": BANK_CODE_MESSAGE,
+            "null_characters_not_allowed": BANK_CODE_MESSAGE,
+        },
+    )
+    number = forms.CharField(
+        max_length=20,
+        error_messages={
+            "required": ACCOUNT_NUMBER_MESSAGE,
+            "max_length": ACCOUNT_NUMBER_MESSAGE,
+            "null_characters_not_allowed": ACCOUNT_NUMBER_MESSAGE,
+        },
+    )
+
+    def clean_number(self):
+        return account_number_digits(self.cleaned_data["number"])
+
+    def first_error(self) -> str:
+        return next(str(error) for errors in self.errors.values() for error in errors)
+
+
 class TransferForm(forms.Form):
     """계좌이체 입력: the shape of the input; the rules are banking.services'."""
 
     error_messages = {
-        "account_number": _("계좌번호는 숫자와 하이픈(-)으로 입력해 주세요."),
+        "account_number": ACCOUNT_NUMBER_MESSAGE,
     }
 
     from_account = forms.TypedChoiceField(label=_("출금계좌"), coerce=int)
@@ -96,6 +168,7 @@ class TransferForm(forms.Form):
     to_number = forms.CharField(
         label=_("입금계좌번호"),
         max_length=20,
+        error_messages={"null_characters_not_allowed": ACCOUNT_NUMBER_MESSAGE},
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "placeholder": _("'-' 없이 입력 가능")}),
     )
     amount = WonField(
@@ -116,11 +189,7 @@ class TransferForm(forms.Form):
         self.fields["to_bank"].choices = [(bank.code, f"{bank.name} ({bank.code})") for bank in banks]
 
     def clean_to_number(self):
-        value = self.cleaned_data["to_number"].strip()
-        digits = value.replace("-", "").replace(" ", "")
-        if not digits.isascii() or not digits.isdigit():
-            raise forms.ValidationError(self.error_messages["account_number"], code="account_number")
-        return digits
+        return account_number_digits(self.cleaned_data["to_number"])
 
     def clean_memo_mine(self):
         return self.cleaned_data["memo_mine"].strip()

@@ -218,3 +218,26 @@ class FavouriteRecipient(models.Model):
 
     def __str__(self):
         return self.nickname or str(self.account)
+
+
+class RecipientLookupLimit(models.Model):
+    """수취인 조회 failures of one customer in the current window.
+
+    Kept in the database, not in a worker's memory or the browser session,
+    so that every web worker and every session of the customer count the
+    same failures (DESIGN.md §4). Written only by
+    banking.services.recipient_find.
+    """
+
+    customer = models.OneToOneField(
+        settings.AUTH_USER_MODEL, verbose_name=_("고객"), on_delete=models.CASCADE, related_name="recipient_lookup_limit"
+    )
+    window_started_at = models.DateTimeField(_("집계 시작 일시"))
+    failures = models.PositiveIntegerField(_("조회 실패 횟수"), default=0)
+
+    class Meta:
+        verbose_name = _("수취인 조회 제한")
+        verbose_name_plural = _("수취인 조회 제한")
+
+    def __str__(self):
+        return f"{self.customer_id}: {self.failures}"

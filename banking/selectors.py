@@ -41,7 +41,9 @@ def recent_recipients(*, customer, limit: int = 5) -> list[Transfer]:
     """The latest transfer to each of the last `limit` distinct receiving accounts."""
     seen, recent = set(), []
     for record in (
-        Transfer.objects.filter(customer=customer).select_related("to_account__bank").order_by("-created_at", "-id")[:50]
+        Transfer.objects.filter(customer=customer)
+        .select_related("to_bank", "to_account__bank")
+        .order_by("-created_at", "-id")[:50]
     ):
         if record.to_account_id in seen:
             continue

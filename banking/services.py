@@ -8,6 +8,7 @@ equals its balance.
 """
 
 import datetime
+import math
 import uuid
 import zoneinfo
 from dataclasses import asdict, dataclass
@@ -32,18 +33,20 @@ from banking.exceptions import (
     AccountPinLocked,
     BankingError,
     DailyLimitExceeded,
+    EvidenceRequired,
     ExtraAuthRequired,
     InsufficientFunds,
     InsufficientFundsForTransfer,
     InvalidAmount,
     OtpRequired,
+    RecipientLookupThrottled,
     RecipientNotFound,
     SameAccount,
     TransferLimitExceeded,
     TransferTextMismatch,
     WithdrawalAccountInvalid,
 )
-from banking.models import Bank, DepositAccount, FavouriteRecipient, LedgerEntry, Transfer
+from banking.models import Bank, DepositAccount, FavouriteRecipient, LedgerEntry, RecipientLookupLimit, Transfer
 from banking.templatetags.money import korean_number
 from certificates import challenges
 from certificates.exceptions import CertificateRefused
@@ -51,10 +54,11 @@ from certificates.models import Certificate, Challenge
 
 PIN_PURPOSE = "account-pin"
 DEMAND_DEPOSIT_NAME = "입출금 자유예금"
+FEE_INCOME_NAME = "타행이체 수수료 수입"
 
 
 def bank_ensure(*, code: str, slug: str, name_ko: str, name_en: str, colour: str, account_grouping: str) -> Bank:
-    """Create or update a bank and its internal ledger account (idempotent)."""
+    """Create or update a bank and its internal ledger accounts (idempotent)."""
     with transaction.atomic():
         bank, _created = Bank.objects.update_or_create(
             code=code,
@@ -67,16 +71,28 @@ def bank_ensure(*, code: str, slug: str, name_ko: str, name_en: str, colour: str
             },
         )
         bank_internal_account(bank=bank)
+        bank_fee_account(bank=bank)
     return bank
 
 
-def bank_internal_account(*, bank: Bank) -> DepositAccount:
-    number = accountnumbers.make(bank.code, accountnumbers.PRODUCT_INTERNAL, 0)
+def _bank_ledger_account(*, bank: Bank, serial: int, product_name: str) -> DepositAccount:
+    number = accountnumbers.make(bank.code, accountnumbers.PRODUCT_INTERNAL, serial)
     account, _created = DepositAccount.objects.get_or_create(
         number=number,
-        defaults={"bank": bank, "kind": DepositAccount.Kind.INTERNAL, "product_name": "본점 운영계정"},
+        defaults={"bank": bank, "kind": DepositAccount.Kind.INTERNAL, "product_name": product_name},
     )
     return account
+
+
+def bank_internal_account(*, bank: Bank) -> DepositAccount:
+    """The bank's operating account (본점 운영계정): it pays the welcome deposits."""
+    return _bank_ledger_account(bank=bank, serial=accountnumbers.SERIAL_OPERATING, product_name="본점 운영계정")
+
+
+def bank_fee_account(*, bank: Bank) -> DepositAccount:
+    """The bank's fee income account: 타행이체 fees land here, apart from the
+    operating account, so the fees earned can be read off one balance."""
+    return _bank_ledger_account(bank=bank, serial=accountnumbers.SERIAL_FEE_INCOME, product_name=FEE_INCOME_NAME)
 
 
 def _pin_digest(number: str, pin: str) -> str:
@@ -334,16 +350,68 @@ def transfer_requirements(*, customer, amount: int, device_token: str, now=None)
 def recipient_lookup(*, bank: Bank, number: str) -> DepositAccount:
     """수취인 조회: the customer account with this number at `bank`."""
     normalised = accountnumbers.normalise(number or "")
+    # SECURITY: only a well-formed number (13 ASCII digits, right check digit)
+    # is looked up; anything else cannot exist and never reaches a query.
     account = (
         DepositAccount.objects.select_related("bank", "owner")
         .filter(bank=bank, number=normalised, kind=DepositAccount.Kind.CUSTOMER)
         .first()
-        if normalised
+        if accountnumbers.is_valid(normalised)
         else None
     )
     # SECURITY: internal (fee, operating) accounts are never a recipient.
     if account is None or account.owner is None or not account.owner.is_active:
         raise RecipientNotFound()
+    return account
+
+
+def recipient_find(*, customer, bank_code: str, number: str, request=None) -> DepositAccount:
+    """수취인 조회 asked by a customer (the lookup button, the transfer form):
+    recipient_lookup under a per-customer limit on failed lookups.
+
+    SECURITY: the masked name a lookup shows is what an enumeration collects.
+    After CERTBANK_TRANSFER_LOOKUP_MAX_FAILURES failures in a window of
+    CERTBANK_TRANSFER_LOOKUP_WINDOW_SECONDS (from its first failure) every
+    lookup is refused until the window ends; the count lives in the database
+    (RecipientLookupLimit, row-locked) so all workers and sessions share it,
+    and it is saved although the failing request is refused.
+    """
+    now = timezone.now()
+    window = datetime.timedelta(seconds=settings.CERTBANK_TRANSFER_LOOKUP_WINDOW_SECONDS)
+    most = settings.CERTBANK_TRANSFER_LOOKUP_MAX_FAILURES
+    error = account = None
+    with transaction.atomic():
+        limit, _created = RecipientLookupLimit.objects.select_for_update().get_or_create(
+            customer=customer, defaults={"window_started_at": now}
+        )
+        if now >= limit.window_started_at + window:
+            limit.window_started_at, limit.failures = now, 0
+        if limit.failures >= most:
+            retry_after = max(1, math.ceil((limit.window_started_at + window - now).total_seconds()))
+            error = RecipientLookupThrottled(retry_after=retry_after)
+        else:
+            bank = Bank.objects.filter(code=bank_code).first()
+            try:
+                if bank is None:
+                    raise RecipientNotFound()
+                account = recipient_lookup(bank=bank, number=number)
+            except RecipientNotFound as exc:
+                error = exc
+                if limit.failures == 0:
+                    limit.window_started_at = now
+                limit.failures += 1
+                if limit.failures == most:
+                    audit_record(
+                        action=Action.RECIPIENT_LOOKUP_LOCKED,
+                        customer=customer,
+                        bank=customer.bank,
+                        request=request,
+                        failures=limit.failures,
+                        until=(limit.window_started_at + window).isoformat(),
+                    )
+        limit.save()
+    if error is not None:
+        raise error
     return account
 
 
@@ -396,17 +464,34 @@ def transfer(
     memo_mine: str = "",
     memo_theirs: str = "",
     evidence: TransferEvidence | None = None,
+    unsigned_reason: str = "",
     request=None,
 ) -> Transfer:
     """Move `amount` won (and the 타행 fee) out of the customer's account.
+
+    A transfer needs `evidence` (the customer's verified signature, as
+    transfer_signed passes it). Only code that moves money on the bank's own
+    behalf (demo seeding, the benchmark, tests) may leave it out, and must
+    then say why in `unsigned_reason`, which the audit row keeps.
 
     One transaction: the customer row is locked first (so two transfers of
     one customer cannot both pass the daily limit), then every account
     involved (sender, recipient, fee account) in primary-key order, before
     any ledger row or audit row is written. The recipient is credited in
-    the same transaction; the fee lands in the sending bank's internal
-    account. Each movement is two ledger rows (ledger_move).
+    the same transaction; the fee lands in the sending bank's fee income
+    account (bank_fee_account). Each movement is two ledger rows (ledger_move).
     """
+    # SECURITY: no customer transfer without the customer's signature, unless
+    # the caller states explicitly that this one is the bank's own (seeding,
+    # benchmark); forgetting the evidence is refused, not silently unsigned.
+    unsigned_reason = (unsigned_reason or "").strip()
+    if evidence is None and not unsigned_reason:
+        raise EvidenceRequired()
+    if evidence is not None and unsigned_reason:
+        raise ValueError("a signed transfer has no unsigned_reason")
+    # SECURITY: the evidence is this customer's own signed challenge.
+    if evidence is not None and evidence.challenge.customer_id != customer.pk:
+        raise EvidenceRequired()
     _amount_check(amount)
     if from_account.pk == to_account.pk:
         raise SameAccount()
@@ -414,9 +499,9 @@ def transfer(
     with transaction.atomic():
         locked_customer = get_user_model().objects.select_for_update().get(pk=customer.pk)
         now = timezone.now()
-        fee_account = bank_internal_account(bank=from_account.bank)
         fee = transfer_fee(from_bank=from_account.bank, to_bank=to_account.bank)
-        ids = sorted({from_account.pk, to_account.pk} | ({fee_account.pk} if fee else set()))
+        fee_account = bank_fee_account(bank=from_account.bank) if fee else None
+        ids = sorted({from_account.pk, to_account.pk} | ({fee_account.pk} if fee_account else set()))
         locked = {
             a.pk: a
             for a in DepositAccount.objects.select_for_update(of=("self",))
@@ -485,6 +570,7 @@ def transfer(
             fee=fee,
             signed=evidence is not None,
             serial=evidence.certificate.serial if evidence else "",
+            unsigned_reason=unsigned_reason,
         )
         notify_customer(
             customer=locked_customer,
@@ -558,9 +644,14 @@ def transfer_signed(
     with the same signed challenge gets the first one's transfer back and
     moves no money.
 
-    Refusals (certificate, limits, OTP, SMS) are raised after the
-    transaction commits, so the consumed challenge, the OTP and SMS failure
-    counters and the audit rows survive the failed request (STYLE.md).
+    One transaction, opened by locking the customer's row: what the transfer
+    needs besides the signature (OTP, the extra SMS check against today's
+    total) is decided and the money moved while no other transfer of this
+    customer can commit, so parallel requests cannot each pass a threshold
+    that together they cross. Refusals (certificate, limits, OTP, SMS) are
+    raised after the transaction commits, so the consumed challenge, the OTP
+    and SMS failure counters and the audit rows survive the failed request
+    (STYLE.md).
     """
     # Imported here: accounts.services imports this module.
     from accounts.exceptions import AccountsError
@@ -569,14 +660,27 @@ def transfer_signed(
     error = None
     result = None
     with transaction.atomic():
-        # SECURITY: requests carrying the same challenge queue on its row, so
-        # a double submit waits for the first and then finds its transfer.
+        # SECURITY: first lock of the transaction (before any audit row, so the
+        # order customer → accounts → audit chain is the one transfer() uses):
+        # this customer's signed transfers run one after another from here on.
+        customer = get_user_model().objects.select_for_update().get(pk=customer.pk)
+        # SECURITY: requests carrying the same challenge queue on its row (and
+        # on the customer's), so a double submit waits for the first and then
+        # finds its transfer.
         held = (
             Challenge.objects.select_for_update().filter(token=token, bank=bank).first() if token and len(token) <= 64 else None
         )
         if held is not None:
             existing = Transfer.objects.filter(challenge=held, customer=customer).first()
             if existing is not None:
+                audit_record(
+                    action=Action.TRANSFER_REPLAYED,
+                    customer=customer,
+                    bank=bank,
+                    request=request,
+                    reference=str(existing.reference),
+                    amount=existing.amount,
+                )
                 return existing, True
         try:
             challenge, certificate = challenges.transfer_signature_verify(
@@ -645,15 +749,47 @@ def transfer_signed(
 # --- 자주 쓰는 계좌 -------------------------------------------------------------------------------
 
 
-def favourite_add(*, customer, account: DepositAccount, nickname: str = "") -> FavouriteRecipient:
+def favourite_add(*, customer, account: DepositAccount, nickname: str = "", request=None) -> FavouriteRecipient:
+    """Save a receiving account as 자주 쓰는 계좌 (once per account), audited."""
     if account.kind != DepositAccount.Kind.CUSTOMER:
         raise RecipientNotFound()
-    favourite, _created = FavouriteRecipient.objects.get_or_create(
-        customer=customer, account=account, defaults={"nickname": (nickname or "").strip()[:20]}
-    )
+    with transaction.atomic():
+        favourite, created = FavouriteRecipient.objects.get_or_create(
+            customer=customer, account=account, defaults={"nickname": (nickname or "").strip()[:20]}
+        )
+        if created:
+            audit_record(
+                action=Action.FAVOURITE_ADDED,
+                customer=customer,
+                bank=customer.bank,
+                request=request,
+                favourite=favourite.pk,
+                account=account.number,
+                account_bank=account.bank.code,
+            )
     return favourite
 
 
-def favourite_remove(*, customer, pk: int) -> None:
-    # SECURITY: scoped to the customer: another customer's favourite id does nothing.
-    FavouriteRecipient.objects.filter(customer=customer, pk=pk).delete()
+def favourite_remove(*, customer, pk: int, request=None) -> bool:
+    """Remove one of the customer's 자주 쓰는 계좌; True when one was removed (audited)."""
+    with transaction.atomic():
+        # SECURITY: scoped to the customer: another customer's favourite id does nothing.
+        favourite = (
+            FavouriteRecipient.objects.select_for_update(of=("self",))
+            .select_related("account__bank")
+            .filter(customer=customer, pk=pk)
+            .first()
+        )
+        if favourite is None:
+            return False
+        audit_record(
+            action=Action.FAVOURITE_REMOVED,
+            customer=customer,
+            bank=customer.bank,
+            request=request,
+            favourite=favourite.pk,
+            account=favourite.account.number,
+            account_bank=favourite.account.bank.code,
+        )
+        favourite.delete()
+    return True

@@ -25,8 +25,8 @@ from accounts import services as account_services
 from accounts.decorators import customer_required
 from accounts.exceptions import AccountsError
 from banking import selectors, services
-from banking.exceptions import BankingError
-from banking.forms import TransferApprovalForm, TransferForm
+from banking.exceptions import BankingError, RecipientLookupThrottled
+from banking.forms import RecipientLookupForm, TransferApprovalForm, TransferForm
 from banking.models import Bank, Transfer
 from banking.services import TransferDraft
 from certificates import evidence
@@ -68,6 +68,7 @@ def transfer_form_view(request):
         initial.update({k: saved[k] for k in ("to_number", "amount", "memo_mine", "memo_theirs")})
         initial.update(from_account=saved["from_account_id"], to_bank=saved["to_bank_code"])
     form, accounts = _form(request, request.POST or None, initial=initial)
+    status = 200
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         draft = TransferDraft(
@@ -80,12 +81,17 @@ def transfer_form_view(request):
             at=timezone.now(),
         )
         try:
+            # 수취인 조회 as the lookup button does it, under the same limit:
+            # the review page would show the masked name too.
+            services.recipient_find(customer=request.user, bank_code=draft.to_bank_code, number=draft.to_number, request=request)
             from_account, to_account, _fee = services.transfer_draft_resolve(customer=request.user, draft=draft)
             services.transfer_preflight(
                 customer=request.user, from_account=from_account, to_account=to_account, amount=draft.amount
             )
         except BankingError as exc:
             form.add_error(None, exc.message)
+            if isinstance(exc, RecipientLookupThrottled):
+                status = 429
         else:
             request.session[DRAFT_KEY] = draft.as_session()
             return redirect("banking:transfer_review", bank=request.bank.slug)
@@ -102,22 +108,31 @@ def transfer_form_view(request):
         "fee_other_bank": settings.CERTBANK_TRANSFER_FEE_OTHER_BANK,
         "sms_threshold": settings.CERTBANK_TRANSFER_SMS_DAILY_THRESHOLD,
     }
-    return render(request, "banking/transfer_form.html", context)
+    return render(request, "banking/transfer_form.html", context, status=status)
 
 
 @require_POST
 @_customer_json
 def transfer_recipient_view(request):
     """수취인 조회 from the form: the masked name of the receiving account."""
-    bank = Bank.objects.filter(code=request.POST.get("bank", "")[:3]).first()
-    number = request.POST.get("number", "")[:20]
+    form = RecipientLookupForm(request.POST)
+    # SECURITY: the shape first (3 digits, account-number digits): a crafted
+    # value (a NUL byte, letters) is a 400 and never reaches a query.
+    if not form.is_valid():
+        return _json_error(form.first_error(), code="malformed")
     try:
-        if bank is None:
-            raise services.RecipientNotFound()
-        account = services.recipient_lookup(bank=bank, number=number)
+        account = services.recipient_find(
+            customer=request.user, bank_code=form.cleaned_data["bank"], number=form.cleaned_data["number"], request=request
+        )
+    except RecipientLookupThrottled as exc:
+        response = _json_error(exc.message, status=429, code="throttled")
+        response["Retry-After"] = str(exc.retry_after)
+        return response
     except BankingError as exc:
         return _json_error(exc.message, status=404, code="not_found")
-    return JsonResponse({"name": services.mask_name(account.owner.name), "bank": bank.name, "number": account.display_number})
+    return JsonResponse(
+        {"name": services.mask_name(account.owner.name), "bank": account.bank.name, "number": account.display_number}
+    )
 
 
 def _draft(request) -> TransferDraft | None:
@@ -254,17 +269,20 @@ def transfer_receipt_view(request, reference):
 
 @customer_required
 def transfer_evidence_view(request, reference):
-    """The receipt's evidence: CMS SignedData that `openssl cms -verify` checks."""
+    """The receipt's evidence: CMS SignedData that `openssl cms -verify` checks
+    (a PKCS#1 v1.5 or an RSASSA-PSS SignerInfo, as the customer signed)."""
     record = _own_transfer(request, reference)
-    # The .p7s carries a PKCS#1 v1.5 SignerInfo; a PSS signature (the stronger
-    # profile) has no p7s yet: the signed text and certificate remain.
-    if not record.signed or record.signature_scheme != "pkcs1v15":
+    if not record.signed:
         raise Http404()
-    p7s = evidence.signed_data(
-        content=bytes(record.signed_bytes),
-        signature=bytes(record.signature),
-        certificate_der=bytes(record.signer_certificate.der),
-    )
+    try:
+        p7s = evidence.signed_data(
+            content=bytes(record.signed_bytes),
+            signature=bytes(record.signature),
+            certificate_der=bytes(record.signer_certificate.der),
+            scheme=record.signature_scheme,
+        )
+    except evidence.EvidenceUnavailable:
+        raise Http404() from None
     response = HttpResponse(p7s, content_type="application/pkcs7-signature")
     response["Content-Disposition"] = f'attachment; filename="transfer-{record.reference}.p7s"'
     return response
@@ -282,7 +300,9 @@ def transfer_signed_text_view(request, reference):
 @customer_required
 def favourite_add_view(request, reference):
     record = _own_transfer(request, reference)
-    services.favourite_add(customer=request.user, account=record.to_account, nickname=request.POST.get("nickname", ""))
+    # SECURITY: a crafted nickname loses its NUL bytes (PostgreSQL refuses them in text).
+    nickname = request.POST.get("nickname", "").replace("\x00", "")
+    services.favourite_add(customer=request.user, account=record.to_account, nickname=nickname, request=request)
     messages.success(request, _("자주 쓰는 계좌에 등록했습니다."))
     return redirect("banking:transfer_receipt", bank=request.bank.slug, reference=record.reference)
 
@@ -290,6 +310,6 @@ def favourite_add_view(request, reference):
 @require_POST
 @customer_required
 def favourite_remove_view(request, pk):
-    services.favourite_remove(customer=request.user, pk=pk)
-    messages.success(request, _("자주 쓰는 계좌에서 삭제했습니다."))
+    if services.favourite_remove(customer=request.user, pk=pk, request=request):
+        messages.success(request, _("자주 쓰는 계좌에서 삭제했습니다."))
     return redirect("banking:transfer", bank=request.bank.slug)

@@ -2,7 +2,7 @@ import csv
 import io
 
 from django.core.paginator import Paginator
-from django.http import HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
@@ -35,10 +35,15 @@ def accounts_view(request):
 
 def _own_account(request, number) -> DepositAccount:
     # SECURITY: the account must be this customer's at this bank; any other
-    # number, including a real one of someone else, is a plain 404.
+    # number, including a real one of someone else, is a plain 404. A value
+    # that cannot be an account number (a NUL byte, letters, a wrong check
+    # digit) is a 404 before any query.
+    normalised = accountnumbers.normalise(number)
+    if not accountnumbers.is_valid(normalised):
+        raise Http404()
     return get_object_or_404(
         DepositAccount.objects.select_related("bank"),
-        number=accountnumbers.normalise(number),
+        number=normalised,
         owner=request.user,
         bank=request.bank,
         kind=DepositAccount.Kind.CUSTOMER,

@@ -169,7 +169,13 @@ def bench_transfers(make):
         ok = 0
         for _ in range(count):
             (customer, source), (_c, target) = rng.sample(accounts, 2)
-            transfer(customer=customer, from_account=source, to_account=target, amount=rng.randint(1, 1000))
+            transfer(
+                customer=customer,
+                from_account=source,
+                to_account=target,
+                amount=rng.randint(1, 1000),
+                unsigned_reason="benchmark",
+            )
             ok += 1
         done.append(ok)
         connections.close_all()

@@ -360,6 +360,33 @@ def signature_scheme(*, certificate_der: bytes, signature: bytes, data: bytes) -
     return _signature_scheme(x509.load_der_x509_certificate(certificate_der).public_key(), signature, data)
 
 
+def pss_salt_length(*, certificate_der: bytes, signature: bytes, data: bytes) -> int | None:
+    """The salt length of a valid RSASSA-PSS/SHA-256 signature over `data`, or None.
+
+    The server accepts any salt length (PSS.AUTO, as RFC 8017 §9.1.2 allows
+    the verifier to recover it), but a CMS SignerInfo names it in its
+    RSASSA-PSS-params (RFC 4055 §3.1, RFC 4056 §3) and `openssl cms -verify`
+    checks that exact length. OpenSSL verifies a given length exactly, so the
+    usual ones come first (the digest length, as WebCrypto callers pick; the
+    maximum, as OpenSSL and `cryptography` default to), then every other.
+    """
+    public_key = x509.load_der_x509_certificate(certificate_der).public_key()
+    if not isinstance(public_key, rsa.RSAPublicKey):
+        return None
+    digest = hashes.SHA256.digest_size
+    longest = (public_key.key_size + 6) // 8 - digest - 2  # emLen - hLen - 2 (RFC 8017 §9.1.1)
+    if longest < 0:
+        return None
+    for length in dict.fromkeys([digest, longest, 0, *range(longest + 1)]):
+        try:
+            scheme = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=length)
+            public_key.verify(signature, data, scheme, hashes.SHA256())
+            return length
+        except InvalidSignature:
+            continue
+    return None
+
+
 # --- Device copy (인증서 복사) ----------------------------------------------------------------
 
 

@@ -72,8 +72,10 @@ def test_another_customers_account_at_the_same_bank_is_not_found(logged_in_clien
 
 
 def test_bank_internal_account_is_not_found(logged_in_client, nuri):
-    internal = nuri.accounts.get(kind="internal")
-    assert logged_in_client.get(f"/nuri/accounts/{internal.number}/").status_code == 404
+    internal = list(nuri.accounts.filter(kind="internal"))
+    assert len(internal) == 2  # 본점 운영계정, 타행이체 수수료 수입
+    for account in internal:
+        assert logged_in_client.get(f"/nuri/accounts/{account.number}/").status_code == 404
 
 
 @pytest.mark.parametrize("number", ["9011000000000", "not-a-number", "0" * 40])

@@ -6,6 +6,13 @@ import pytest
 from tests.certificates.conftest import holder, rsa_keys  # noqa: F401  (fixtures)
 
 
+def rrn(n: int) -> str:
+    """A valid RRN for a made-up person number n (check digit per DESIGN.md §1)."""
+    body = f"900101{1}{n:05d}"
+    check = (11 - sum(int(d) * w for d, w in zip(body, [2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5], strict=True)) % 11) % 10
+    return f"{body[:6]}-{body[6:]}{check}"
+
+
 @pytest.fixture
 def hong_account(customer):
     """홍길동 of 누리은행 (901), 1,000,000원."""

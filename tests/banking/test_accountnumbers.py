@@ -110,6 +110,9 @@ def test_each_demo_bank_prints_its_accounts_in_its_own_grouping(make_customer, b
 
 
 def test_internal_account_numbers_use_the_internal_product_code(banks):
-    internal = banks["901"].accounts.get(kind="internal")
-    assert internal.number == accountnumbers.make("901", accountnumbers.PRODUCT_INTERNAL, 0)
-    assert accountnumbers.is_valid(internal.number)
+    internal = banks["901"].accounts.filter(kind="internal").order_by("number")
+    assert list(internal.values_list("number", "product_name")) == [
+        (accountnumbers.make("901", accountnumbers.PRODUCT_INTERNAL, accountnumbers.SERIAL_OPERATING), "본점 운영계정"),
+        (accountnumbers.make("901", accountnumbers.PRODUCT_INTERNAL, accountnumbers.SERIAL_FEE_INCOME), "타행이체 수수료 수입"),
+    ]
+    assert all(accountnumbers.is_valid(account.number) for account in internal)

@@ -156,6 +156,10 @@ def test_pages_of_twenty_keep_the_filter(make_customer, client):
     assert amounts(client.get(base + "&page=99").content.decode()) == amounts(second)
 
 
+OUT_OF_RANGE = "조회기간은 2000.01.01부터 오늘(2026.05.31)까지 입력할 수 있습니다."
+BOTH_DATES = "직접입력은 시작일과 종료일을 모두 입력해 주세요."
+
+
 @pytest.mark.parametrize(
     ("query", "message"),
     [
@@ -164,6 +168,17 @@ def test_pages_of_twenty_keep_the_filter(make_customer, client):
         ("period=custom&date_from=2026-13-45", "올바른 날짜를 입력하세요."),
         ("period=forever", "올바르게 선택해 주세요."),
         ("direction=sideways", "올바르게 선택해 주세요."),
+        # Dates are bounded (2000-01-01 .. today): the far past and future once overflowed into a 500.
+        ("period=custom&date_from=0001-01-01&date_to=2026-05-01", OUT_OF_RANGE),
+        ("period=custom&date_from=2026-05-01&date_to=9999-12-31", OUT_OF_RANGE),
+        ("period=custom&date_from=9999-12-31&date_to=9999-12-31", OUT_OF_RANGE),
+        ("period=custom&date_from=1999-12-31&date_to=2000-01-05", OUT_OF_RANGE),
+        ("period=custom&date_from=2026-05-31&date_to=2026-06-01", OUT_OF_RANGE),  # tomorrow in Seoul
+        # 직접입력 needs both dates.
+        ("period=custom&date_from=2026-05-01", BOTH_DATES),
+        ("period=custom&date_to=2026-05-01", BOTH_DATES),
+        ("period=custom&date_from=&date_to=", BOTH_DATES),
+        ("period=custom", BOTH_DATES),
     ],
 )
 def test_bad_filters_are_a_400_with_a_korean_message(history, query, message):
@@ -174,3 +189,15 @@ def test_bad_filters_are_a_400_with_a_korean_message(history, query, message):
     assert page.status_code == 400 and message in page.content.decode()
     assert amounts(page.content.decode()) == []
     assert csv.status_code == 400 and message in csv.content.decode()
+
+
+def test_the_first_and_the_last_day_allowed_are_accepted(history):
+    client, account = history
+    with time_machine.travel(TODAY, tick=False):
+        oldest = client.get(f"/nuri/accounts/{account.number}/?period=custom&date_from=2000-01-01&date_to=2000-12-31")
+        today = client.get(f"/nuri/accounts/{account.number}/?period=custom&date_from=2026-05-31&date_to=2026-05-31")
+    assert oldest.status_code == 200 and amounts(oldest.content.decode()) == []
+    assert today.status_code == 200 and amounts(today.content.decode()) == [700]
+    # The date pickers offer only that range.
+    html = today.content.decode()
+    assert 'min="2000-01-01"' in html and 'max="2026-05-31"' in html

@@ -1,6 +1,8 @@
 """계좌이체 in the staff console: searchable, read-only, with the signed text,
 the signer certificate and the verification result."""
 
+from urllib.parse import urlencode
+
 import pytest
 
 from banking.models import Transfer
@@ -44,6 +46,7 @@ def other_transfer(younghee, chulsoo):
         from_account=younghee.deposit_accounts.get(),
         to_account=chulsoo.deposit_accounts.get(),
         amount=77_000,
+        unsigned_reason="test",
     )
 
 
@@ -81,6 +84,29 @@ def test_search_by_account_number_and_date(staff_client, signed_transfer, other_
     assert "43,210원" in html and "77,000원" in html
     html = listed(staff_client, f"?created_at__year={local.year - 1}")
     assert "43,210원" not in html
+
+
+@pytest.mark.parametrize("typed", ["{display}", " {display} ", "{digits}"])
+def test_search_by_an_account_number_as_staff_see_it_with_hyphens(staff_client, signed_transfer, other_transfer, typed):
+    # Staff copy numbers as the console and the customer print them (901-10-8941265-2).
+    source = signed_transfer.from_account
+    assert "-" in source.display_number
+    query = typed.format(display=source.display_number, digits=source.number)
+    html = listed(staff_client, "?" + urlencode({"q": query}))
+    assert "43,210원" in html and "77,000원" not in html
+    # The receiving account in its own bank's grouping (다온은행: 3-4-6) finds both transfers to it.
+    html = listed(staff_client, "?" + urlencode({"q": signed_transfer.to_account.display_number}))
+    assert "43,210원" in html and "77,000원" in html
+
+
+def test_accounts_and_ledger_are_searchable_by_a_hyphenated_number(staff_client, signed_transfer, other_transfer):
+    number = signed_transfer.from_account.display_number
+    other = other_transfer.from_account.display_number
+    for changelist in ("/staff/banking/depositaccount/", "/staff/banking/ledgerentry/"):
+        response = staff_client.get(changelist + "?" + urlencode({"q": number}))
+        assert response.status_code == 200
+        html = response.content.decode()
+        assert number in html and other not in html, changelist
 
 
 def test_detail_shows_signed_text_certificate_and_verification(staff_client, signed_transfer, holder):

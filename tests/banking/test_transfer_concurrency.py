@@ -3,7 +3,7 @@
 Each thread has its own database connection, as a web worker would (the
 test settings put SQLite in a file so that threads share it; CI runs the
 same test on PostgreSQL). Afterwards no money was made or lost: the total
-is unchanged except the fees, which sit in the banks' fee accounts; no
+is unchanged except the fees, which sit in the banks' fee income accounts; no
 customer balance is negative; every balance equals the sum of its ledger
 rows; and there is exactly one Transfer per successful call.
 """
@@ -15,31 +15,38 @@ import pytest
 from django.db import connection
 from django.db.models import Sum
 
-from banking.exceptions import InsufficientFunds
+from audit.models import AuditEvent
+from banking.exceptions import BankingError, DailyLimitExceeded, InsufficientFunds, TransferLimitExceeded
 from banking.models import DepositAccount, LedgerEntry, Transfer
-from banking.services import bank_internal_account, transfer
+from banking.services import bank_fee_account, transfer
+from tests.banking.conftest import rrn
 
 ACCOUNTS_PER_BANK = 4
-
-
-def rrn(n: int) -> str:
-    """A valid RRN for a made-up person number n (check digit per DESIGN.md §1)."""
-    body = f"900101{1}{n:05d}"
-    check = (11 - sum(int(d) * w for d, w in zip(body, [2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5], strict=True)) % 11) % 10
-    return f"{body[:6]}-{body[6:]}{check}"
 
 
 THREADS = 8
 TRANSFERS_PER_THREAD = 25
 
 
+# Each bank's customers start with these balances: the small ones make
+# overdraft attempts frequent, the large one reaches the (low) daily limit.
+DEPOSITS = [0, 30_000, 80_000, 500_000]
+AMOUNTS = [1, 999, 10_000, 25_000, 60_000, 90_000, 200_000]
+# (per transfer, per day) for both grades during the test: 200,000원 is over
+# the per-transfer limit, a few 60,000~90,000원 transfers reach the daily one.
+LIMITS = (100_000, 150_000)
+EXPECTED_REFUSALS = (InsufficientFunds, DailyLimitExceeded, TransferLimitExceeded)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_random_transfers_keep_the_books_exact(make_customer, banks, settings):
+    """Random 당행/타행 transfers in eight threads, some refused for the balance,
+    the per-transfer or the daily limit: the books stay exact."""
     settings.CERTBANK_TRANSFER_FEE_OTHER_BANK = 500
+    settings.CERTBANK_TRANSFER_LIMITS = {"otp": LIMITS, "basic": LIMITS}
     customers = []
     for b, code in enumerate(("901", "902", "903")):
         for n in range(ACCOUNTS_PER_BANK):
-            # Small balances, so that overdraft attempts are frequent.
             customers.append(
                 make_customer(
                     bank_code=code,
@@ -48,23 +55,20 @@ def test_concurrent_random_transfers_keep_the_books_exact(make_customer, banks, 
                     rrn=rrn(b * 100 + n),
                     phone="",
                     email="",
-                    deposit=random.choice([0, 30_000, 80_000]),
+                    deposit=DEPOSITS[n % len(DEPOSITS)],
                 )
             )
     accounts = {c.pk: c.deposit_accounts.get() for c in customers}
     customer_ids = [a.pk for a in accounts.values()]
-    fee_ids = [bank_internal_account(bank=b).pk for b in banks.values()]
+    fee_ids = [bank_fee_account(bank=b).pk for b in banks.values()]
 
     def customer_total():
         return DepositAccount.objects.filter(pk__in=customer_ids).aggregate(s=Sum("balance"))["s"]
 
     def fee_total():
-        return sum(
-            DepositAccount.objects.get(pk=pk).entries.filter(description="타행이체 수수료").aggregate(s=Sum("amount"))["s"] or 0
-            for pk in fee_ids
-        )
+        return DepositAccount.objects.filter(pk__in=fee_ids).aggregate(s=Sum("balance"))["s"]
 
-    total_before = customer_total()
+    total_before, fees_before = customer_total(), fee_total()
     barrier = threading.Barrier(THREADS)
     successes, refusals, errors = [], [], []
 
@@ -74,17 +78,17 @@ def test_concurrent_random_transfers_keep_the_books_exact(make_customer, banks, 
             barrier.wait()
             for _ in range(TRANSFERS_PER_THREAD):
                 sender, receiver = rng.sample(customers, 2)
-                amount = rng.choice([1, 999, 10_000, 25_000, 60_000, 200_000])
                 try:
                     record = transfer(
                         customer=sender,
                         from_account=accounts[sender.pk],
                         to_account=accounts[receiver.pk],
-                        amount=amount,
+                        amount=rng.choice(AMOUNTS),
+                        unsigned_reason="test",
                     )
                     successes.append(record.pk)
-                except InsufficientFunds:
-                    refusals.append(amount)
+                except EXPECTED_REFUSALS as exc:
+                    refusals.append(next(kind for kind in EXPECTED_REFUSALS if isinstance(exc, kind)))
         except Exception as exc:  # reported below
             errors.append(repr(exc))
         finally:
@@ -97,19 +101,30 @@ def test_concurrent_random_transfers_keep_the_books_exact(make_customer, banks, 
         thread.join()
 
     assert errors == []
-    assert successes and refusals, "the mix should contain both successes and overdraft attempts"
+    assert successes, "some transfers should pay"
+    for kind in EXPECTED_REFUSALS:
+        assert kind in refusals, f"the mix should contain {kind.__name__} refusals"
     assert len(successes) + len(refusals) == THREADS * TRANSFERS_PER_THREAD
+    # 1. One Transfer per successful call, none for a refused one.
     assert Transfer.objects.count() == len(successes)
     assert sorted(Transfer.objects.values_list("pk", flat=True)) == sorted(successes)
+    # 2. No money made or lost: the customers lost exactly the fees, and the
+    # fees are in the banks' fee income accounts.
     fees = Transfer.objects.aggregate(s=Sum("fee"))["s"] or 0
-    assert fees == fee_total()
+    assert fees > 0
+    assert fee_total() - fees_before == fees
     assert customer_total() == total_before - fees
+    # 3. No customer balance below zero; 4. every balance is the sum of its entries.
     for account in DepositAccount.objects.all():
         credits = account.entries.filter(direction="credit").aggregate(s=Sum("amount"))["s"] or 0
         debits = account.entries.filter(direction="debit").aggregate(s=Sum("amount"))["s"] or 0
         assert account.balance == credits - debits, account
         if account.kind == DepositAccount.Kind.CUSTOMER:
             assert account.balance >= 0, account
+    # No customer paid more than the daily limit.
+    for customer in customers:
+        sent = Transfer.objects.filter(customer=customer).aggregate(s=Sum("amount"))["s"] or 0
+        assert sent <= LIMITS[1], customer
     # Every transfer is two ledger rows, plus two for its fee.
     transfers = Transfer.objects.count()
     with_fee = Transfer.objects.filter(fee__gt=0).count()
@@ -117,61 +132,165 @@ def test_concurrent_random_transfers_keep_the_books_exact(make_customer, banks, 
     assert DepositAccount.objects.aggregate(s=Sum("balance"))["s"] == 0
 
 
-@pytest.mark.django_db(transaction=True)
-def test_the_same_signed_challenge_submitted_at_once_pays_once(holder, make_customer):
-    """A double click, or a replay racing the original: one transfer, and
-    every request that succeeds gets that same transfer back."""
+def at_once(count: int, work) -> tuple[list, list, list]:
+    """Run work(i) in `count` threads released together by a barrier, each
+    with its own database connection (as web workers): (results, refusals, errors)."""
+    barrier = threading.Barrier(count)
+    results, refusals, errors = [], [], []
+
+    def run(i):
+        try:
+            barrier.wait()
+            results.append(work(i))
+        except BankingError as exc:
+            refusals.append(exc)
+        except Exception as exc:  # reported by the caller
+            errors.append(repr(exc))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results, refusals, errors
+
+
+def signed_draft(holder, to_account, amount):
     from django.utils import timezone
 
-    from banking.services import TransferDraft, transfer_challenge_create, transfer_signed
-    from certificates.exceptions import CertificateRefused
+    from banking.services import TransferDraft
+
+    return TransferDraft(
+        from_account_id=holder.customer.deposit_accounts.get().pk,
+        to_bank_code=to_account.bank.code,
+        to_number=to_account.number,
+        amount=amount,
+        memo_mine="",
+        memo_theirs="",
+        at=timezone.now(),
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_transfers_of_one_customer_never_exceed_the_daily_limit(make_customer, settings):
+    """One customer, four accounts (so no account lock serializes them), eight
+    60,000원 transfers at once against a 250,000원 daily limit: the customer
+    row lock in transfer() lets four pay and refuses the rest."""
+    from banking.services import account_open, transfer_limits, transferred_today, welcome_deposit
+
+    settings.CERTBANK_TRANSFER_LIMITS = {"otp": (100_000, 250_000), "basic": (100_000, 250_000)}
+    sender = make_customer(deposit=200_000)
+    sources = [sender.deposit_accounts.get()]
+    for _ in range(3):
+        account = account_open(bank=sender.bank, owner=sender, pin="1234")
+        welcome_deposit(account=account, amount=200_000)
+        sources.append(account)
+    # A different recipient each, so no shared account lock either.
+    recipients = [
+        make_customer(
+            login_id=f"to{n}", name=f"수취인{n}", rrn=rrn(500 + n), phone="", email="", deposit=0
+        ).deposit_accounts.get()
+        for n in range(THREADS)
+    ]
+
+    def pay(i):
+        return transfer(
+            customer=sender,
+            from_account=sources[i % len(sources)],
+            to_account=recipients[i],
+            amount=60_000,
+            unsigned_reason="test",
+        ).pk
+
+    results, refusals, errors = at_once(THREADS, pay)
+
+    assert errors == []
+    _once, day = transfer_limits(customer=sender)
+    assert transferred_today(customer=sender) <= day
+    assert len(results) == day // 60_000 == 4 and Transfer.objects.count() == 4
+    assert [type(exc) for exc in refusals] == [DailyLimitExceeded] * (THREADS - 4)
+    assert sum(DepositAccount.objects.filter(pk__in=[a.pk for a in recipients]).values_list("balance", flat=True)) == 240_000
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_signed_transfers_cannot_pass_the_daily_sms_threshold_together(holder, make_customer, settings):
+    """Four signed 60,000원 transfers at once from an undesignated device, with
+    the extra SMS check due from 100,000원 a day: one pays, the others are
+    asked for the SMS code (the check and the payment share one customer lock)."""
+    from banking.exceptions import ExtraAuthRequired
+    from banking.services import transfer_challenge_create, transfer_signed
+    from tests.certificates.conftest import SESSION, sign
+
+    settings.CERTBANK_TRANSFER_SMS_DAILY_THRESHOLD = 100_000
+    to = make_customer(
+        login_id="younghee", name="김영희", rrn="920315-2345674", phone="01023456789", deposit=0
+    ).deposit_accounts.get()
+    draft = signed_draft(holder, to, 60_000)
+    bank = holder.customer.bank
+    signed = []
+    for _ in range(4):
+        challenge = transfer_challenge_create(customer=holder.customer, bank=bank, session_key=SESSION, draft=draft)
+        signed.append((challenge.token, sign(holder.key, bytes(challenge.to_sign))))
+
+    def pay(i):
+        token, signature = signed[i]
+        record, _replayed = transfer_signed(
+            customer=holder.customer,
+            bank=bank,
+            draft=draft,
+            session_key=SESSION,
+            token=token,
+            certificate_der=holder.der,
+            signature=signature,
+            device_token="",
+        )
+        return record.pk
+
+    results, refusals, errors = at_once(4, pay)
+
+    assert errors == []
+    assert len(results) == 1 and Transfer.objects.count() == 1
+    assert [type(exc) for exc in refusals] == [ExtraAuthRequired] * 3
+    assert DepositAccount.objects.get(pk=to.pk).balance == 60_000
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_signed_challenge_submitted_at_once_pays_once(holder, make_customer):
+    """A double click, or a replay racing the original: one transfer, one
+    debit, and every request gets that same transfer back (none is refused)."""
+    from banking.services import transfer_challenge_create, transfer_signed
     from tests.certificates.conftest import SESSION, sign
 
     to = make_customer(
         bank_code="903", login_id="chulsoo", name="이철수", rrn="850720-1456782", phone="01034567890", deposit=0
     ).deposit_accounts.get()
-    draft = TransferDraft(
-        from_account_id=holder.customer.deposit_accounts.get().pk,
-        to_bank_code="903",
-        to_number=to.number,
-        amount=10_000,
-        memo_mine="",
-        memo_theirs="",
-        at=timezone.now(),
-    )
+    source = holder.customer.deposit_accounts.get()
+    balance_before = source.balance
+    draft = signed_draft(holder, to, 10_000)
     challenge = transfer_challenge_create(customer=holder.customer, bank=holder.customer.bank, session_key=SESSION, draft=draft)
     signature = sign(holder.key, bytes(challenge.to_sign))
-    barrier = threading.Barrier(4)
-    results, refusals, errors = [], [], []
 
-    def submit():
-        try:
-            barrier.wait()
-            record, _replayed = transfer_signed(
-                customer=holder.customer,
-                bank=holder.customer.bank,
-                draft=draft,
-                session_key=SESSION,
-                token=challenge.token,
-                certificate_der=holder.der,
-                signature=signature,
-            )
-            results.append(record.pk)
-        except CertificateRefused as exc:
-            refusals.append(exc.reason)
-        except Exception as exc:  # reported below
-            errors.append(repr(exc))
-        finally:
-            connection.close()
+    def submit(_i):
+        record, replayed = transfer_signed(
+            customer=holder.customer,
+            bank=holder.customer.bank,
+            draft=draft,
+            session_key=SESSION,
+            token=challenge.token,
+            certificate_der=holder.der,
+            signature=signature,
+        )
+        return record.pk, replayed
 
-    threads = [threading.Thread(target=submit) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results, refusals, errors = at_once(8, submit)
 
-    assert errors == []
+    assert errors == [] and refusals == []
     assert Transfer.objects.count() == 1
-    assert set(results) == {Transfer.objects.get().pk}
-    assert len(results) + len(refusals) == 4
+    first = Transfer.objects.get()
+    assert sorted(results) == [(first.pk, False)] + [(first.pk, True)] * 7
     assert DepositAccount.objects.get(pk=to.pk).balance == 10_000
+    assert DepositAccount.objects.get(pk=source.pk).balance == balance_before - 10_000 - first.fee
+    assert source.entries.filter(direction="debit", description="타행이체").count() == 1
+    assert AuditEvent.objects.filter(action="transfer_replayed", detail__reference=str(first.reference)).count() == 7

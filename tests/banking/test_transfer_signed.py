@@ -99,6 +99,9 @@ def test_a_replayed_signature_pays_once_and_returns_the_first_transfer(holder, c
     assert replayed is True and again.pk == first.pk
     assert balances() == after_first
     assert Transfer.objects.count() == 1
+    # The replay is a security event of its own: audited, naming the transfer it got back.
+    replays = AuditEvent.objects.filter(action="transfer_replayed")
+    assert [(e.customer_id, e.detail["reference"]) for e in replays] == [(holder.customer.pk, str(first.reference))]
 
 
 def test_signature_over_other_bytes_is_refused_and_moves_nothing(holder, chulsoo):

@@ -165,19 +165,42 @@ def test_over_the_otp_threshold_the_page_asks_for_the_otp_and_the_server_checks_
 def test_receipt_and_evidence_of_another_customer_are_404(client, make_customer, holder, chulsoo_account, younghee):
     from banking.services import transfer
 
-    record = transfer(customer=younghee, from_account=younghee.deposit_accounts.get(), to_account=chulsoo_account, amount=1_000)
+    record = transfer(
+        customer=younghee,
+        from_account=younghee.deposit_accounts.get(),
+        to_account=chulsoo_account,
+        amount=1_000,
+        unsigned_reason="test",
+    )
     client.post("/nuri/login/", {"login_id": "hong", "password": "Certbank!2026"})
     for suffix in ("", "receipt.p7s", "signed.txt"):
         assert client.get(f"/nuri/transfer/{record.reference}/{suffix}").status_code == 404
 
 
-def test_downloaded_p7s_verifies_with_openssl_and_a_modified_amount_fails(logged_in_client, holder, chulsoo_account, tmp_path):
+def sign_pss(key, data: bytes) -> bytes:
+    # The stronger profile (DESIGN.md §3 "Algorithm agility"), with the salt
+    # length WebCrypto callers usually pick (the digest length).
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    return key.sign(data, padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32), hashes.SHA256())
+
+
+@pytest.mark.parametrize(("scheme", "shown"), [("pkcs1v15", "RSASSA-PKCS1-v1_5/SHA-256"), ("pss", "RSASSA-PSS/SHA-256")])
+def test_downloaded_p7s_verifies_with_openssl_and_a_modified_amount_fails(
+    logged_in_client, holder, chulsoo_account, tmp_path, settings, scheme, shown
+):
+    settings.CERTBANK_SIGNATURE_SCHEMES = ("pkcs1v15", "pss")
     fill(logged_in_client, chulsoo_account)
     token, to_sign, _html = review(logged_in_client)
-    redirect = approve(logged_in_client, holder, token, to_sign).json()["redirect"]
+    signature = sign(holder.key, to_sign) if scheme == "pkcs1v15" else sign_pss(holder.key, to_sign)
+    redirect = approve(logged_in_client, holder, token, to_sign, signature=b64(signature)).json()["redirect"]
     receipt = logged_in_client.get(redirect).content.decode()
     command = re.search(r'data-testid="openssl-command">([^<]+)<', receipt).group(1)
     record = Transfer.objects.get()
+    assert record.signature_scheme == scheme
+    assert f'data-testid="signature-scheme">{shown}<' in receipt
+    assert "receipt.p7s" in receipt  # the download is offered for either scheme
     p7s = logged_in_client.get(f"{redirect}receipt.p7s")
     assert p7s["Content-Type"] == "application/pkcs7-signature"
     (tmp_path / f"transfer-{record.reference}.p7s").write_bytes(p7s.content)
@@ -211,6 +234,66 @@ def test_favourite_added_from_the_receipt_fills_the_form(logged_in_client, holde
     assert not FavouriteRecipient.objects.filter(pk=favourite.pk).exists()
 
 
+def test_favourites_added_and_removed_are_audited(logged_in_client, holder, chulsoo_account, younghee):
+    from audit.models import AuditEvent
+
+    fill(logged_in_client, chulsoo_account)
+    token, to_sign, _html = review(logged_in_client)
+    redirect = approve(logged_in_client, holder, token, to_sign).json()["redirect"]
+    logged_in_client.post(f"{redirect}favourite/", {"nickname": "철수"})
+    logged_in_client.post(f"{redirect}favourite/")  # already saved: no second row
+    favourite = FavouriteRecipient.objects.get()
+    added = AuditEvent.objects.filter(action="favourite_added")
+    assert [(e.customer_id, e.detail["account"], e.detail["favourite"]) for e in added] == [
+        (holder.customer.pk, chulsoo_account.number, favourite.pk)
+    ]
+    assert added.get().ip_address == "127.0.0.1"
+    # Another customer's favourite id: nothing removed, nothing audited.
+    other = FavouriteRecipient.objects.create(customer=younghee, account=chulsoo_account)
+    logged_in_client.post(f"/nuri/transfer/favourites/{other.pk}/remove/")
+    assert not AuditEvent.objects.filter(action="favourite_removed").exists()
+    logged_in_client.post(f"/nuri/transfer/favourites/{favourite.pk}/remove/")
+    removed = AuditEvent.objects.filter(action="favourite_removed")
+    assert [(e.customer_id, e.detail["account"]) for e in removed] == [(holder.customer.pk, chulsoo_account.number)]
+
+
+def test_recent_recipients_on_the_form_cost_no_query_each(logged_in_client, customer, make_customer, django_assert_num_queries):
+    """The form lists up to five recent recipients and the favourites with
+    their bank: the number of queries is the same for one as for five (no
+    query per row)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from banking.services import favourite_add, transfer
+    from tests.banking.conftest import rrn
+
+    def send_to(n):
+        to = make_customer(
+            bank_code=("901", "902", "903")[n % 3], login_id=f"to{n}", name=f"수취인{n}", rrn=rrn(700 + n), phone="", email=""
+        )
+        record = transfer(
+            customer=customer,
+            from_account=customer.deposit_accounts.get(),
+            to_account=to.deposit_accounts.get(),
+            amount=1_000 + n,
+            unsigned_reason="test",
+        )
+        favourite_add(customer=customer, account=record.to_account, nickname=f"별칭{n}")
+
+    send_to(0)
+    with CaptureQueriesContext(connection) as one:
+        html = logged_in_client.get("/nuri/transfer/").content.decode()
+    assert html.count('data-testid="recent-recipient"') == 1
+    for n in range(1, 5):
+        send_to(n)
+    with django_assert_num_queries(len(one)):
+        html = logged_in_client.get("/nuri/transfer/").content.decode()
+    assert html.count('data-testid="recent-recipient"') == 5
+    assert all(f"별칭{n}" in html for n in range(5))
+    for name in ("누리은행", "가람은행", "다온은행"):
+        assert html.count(f"{name} ") >= 1
+
+
 # --- 거래내역 CSV ----------------------------------------------------------------------------
 
 
@@ -219,7 +302,12 @@ def test_history_csv_has_a_bom_a_korean_header_and_running_balances(logged_in_cl
 
     account = customer.deposit_accounts.get()
     transfer(
-        customer=customer, from_account=account, to_account=younghee.deposit_accounts.get(), amount=1_234, memo_mine="=SUM(A1)"
+        customer=customer,
+        from_account=account,
+        to_account=younghee.deposit_accounts.get(),
+        amount=1_234,
+        memo_mine="=SUM(A1)",
+        unsigned_reason="test",
     )
     response = logged_in_client.get(f"/nuri/accounts/{account.number}/history.csv")
     assert response.status_code == 200
@@ -241,3 +329,111 @@ def test_history_csv_with_bad_dates_is_a_400(logged_in_client, customer):
     number = customer.deposit_accounts.get().number
     response = logged_in_client.get(f"/nuri/accounts/{number}/history.csv?period=custom&date_from=2026-05-02&date_to=2026-05-01")
     assert response.status_code == 400
+
+
+# --- Crafted input: NUL bytes and other shapes (PostgreSQL refuses NUL in text: a DataError, never a 500) ---
+
+
+@pytest.mark.parametrize(
+    ("bank", "number", "status", "message"),
+    [
+        ("\x00", "9031000000000", 400, "입금은행을 다시 선택해 주세요."),
+        ("9\x003", "9031000000000", 400, "입금은행을 다시 선택해 주세요."),
+        ("9031", "9031000000000", 400, "입금은행을 다시 선택해 주세요."),
+        ("", "9031000000000", 400, "입금은행을 다시 선택해 주세요."),
+        ("903", "\x00", 400, "계좌번호는 숫자와 하이픈(-)으로 입력해 주세요."),
+        ("903", "903-1000\x00-000000", 400, "계좌번호는 숫자와 하이픈(-)으로 입력해 주세요."),
+        ("903", "903１０００", 400, "계좌번호는 숫자와 하이픈(-)으로 입력해 주세요."),  # full-width digits
+        ("903", "9" * 21, 400, "계좌번호는 숫자와 하이픈(-)으로 입력해 주세요."),
+        ("999", "9991000000000", 404, "입금계좌를 찾을 수 없습니다"),
+        ("903", "903100000", 404, "입금계좌를 찾을 수 없습니다"),  # digits, but not an account number
+    ],
+)
+def test_recipient_lookup_with_a_crafted_bank_or_number_is_a_4xx_with_a_korean_message(
+    logged_in_client, bank, number, status, message
+):
+    response = logged_in_client.post("/nuri/transfer/recipient/", {"bank": bank, "number": number})
+    assert response.status_code == status
+    assert message in response.json()["error"]
+
+
+@pytest.mark.parametrize("number", ["\x00", "901\x001089412652", "%00"])
+@pytest.mark.parametrize("suffix", ["", "history.csv"])
+def test_account_pages_with_a_nul_byte_in_the_number_are_a_404(logged_in_client, number, suffix):
+    from urllib.parse import quote
+
+    response = logged_in_client.get(f"/nuri/accounts/{quote(number)}/{suffix}")
+    assert response.status_code == 404
+    assert "페이지를 찾을 수 없습니다" in response.content.decode()
+
+
+def test_transfer_form_with_a_nul_byte_is_a_form_error(logged_in_client, chulsoo_account):
+    response = fill(logged_in_client, chulsoo_account, to_number="903\x00", memo_mine="월\x00세")
+    assert response.status_code == 200
+    assert "계좌번호는 숫자와 하이픈(-)으로 입력해 주세요." in response.content.decode()
+    assert Transfer.objects.count() == 0
+
+
+def test_favourite_nickname_with_a_nul_byte_is_saved_without_it(logged_in_client, holder, chulsoo_account):
+    fill(logged_in_client, chulsoo_account)
+    token, to_sign, _html = review(logged_in_client)
+    redirect = approve(logged_in_client, holder, token, to_sign).json()["redirect"]
+    response = logged_in_client.post(f"{redirect}favourite/", {"nickname": "월\x00세"})
+    assert response.status_code == 302
+    assert FavouriteRecipient.objects.get().nickname == "월세"
+
+
+# --- 수취인 조회 limit -------------------------------------------------------------------------
+
+
+def lookup(client, number, bank="903"):
+    return client.post("/nuri/transfer/recipient/", {"bank": bank, "number": number})
+
+
+def test_failed_recipient_lookups_are_limited_per_customer_with_a_429_and_an_audit_row(
+    logged_in_client, customer, chulsoo_account, younghee, settings
+):
+    import datetime
+
+    import time_machine
+    from django.test import Client
+    from django.utils import timezone
+
+    from audit.models import AuditEvent
+    from banking.models import RecipientLookupLimit
+
+    settings.CERTBANK_TRANSFER_LOOKUP_MAX_FAILURES = 3
+    settings.CERTBANK_TRANSFER_LOOKUP_WINDOW_SECONDS = 120
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        # Successes do not count, failures do (an unknown bank too).
+        assert lookup(logged_in_client, chulsoo_account.number).status_code == 200
+        assert lookup(logged_in_client, "9031000000000").status_code == 404
+        assert lookup(logged_in_client, "9011000000001", bank="999").status_code == 404
+        assert not AuditEvent.objects.filter(action="recipient_lookup_locked").exists()
+        assert lookup(logged_in_client, "9031000000002").status_code == 404  # the third failure
+        locked = AuditEvent.objects.get(action="recipient_lookup_locked")
+        assert locked.customer_id == customer.pk and locked.detail["failures"] == 3
+
+        # Now every lookup waits, a real account included: no name is shown.
+        refused = lookup(logged_in_client, chulsoo_account.number)
+        assert refused.status_code == 429
+        assert refused.json()["error"] == "수취인 조회에 여러 번 실패하여 잠시 조회할 수 없습니다. 2분 후에 다시 시도해 주세요."
+        assert "이*수" not in refused.content.decode() and refused["Retry-After"] == "120"
+        # The form step looks the recipient up too, under the same limit.
+        page = fill(logged_in_client, chulsoo_account)
+        assert page.status_code == 429 and "잠시 조회할 수 없습니다" in page.content.decode()
+        assert "transfer_draft" not in logged_in_client.session
+        # Shared by every session (and worker) of the customer: it is in the database.
+        other_session = Client()
+        assert other_session.post("/nuri/login/", {"login_id": "hong", "password": "Certbank!2026"}).status_code == 302
+        assert lookup(other_session, chulsoo_account.number).status_code == 429
+        assert RecipientLookupLimit.objects.get(customer=customer).failures == 3
+        # Another customer is not affected.
+        younghee_session = Client()
+        younghee_session.post("/nuri/login/", {"login_id": "younghee", "password": "Certbank!2026"})
+        assert lookup(younghee_session, chulsoo_account.number).status_code == 200
+
+    with time_machine.travel(start + datetime.timedelta(seconds=121), tick=False):
+        assert lookup(logged_in_client, chulsoo_account.number).json()["name"] == "이*수"
+        assert fill(logged_in_client, chulsoo_account).status_code == 302

@@ -11,6 +11,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from audit.models import AuditEvent
 from banking.exceptions import (
     DailyLimitExceeded,
+    EvidenceRequired,
     InsufficientFunds,
     InvalidAmount,
     RecipientNotFound,
@@ -20,6 +21,7 @@ from banking.exceptions import (
 )
 from banking.models import DepositAccount, LedgerEntry, Transfer
 from banking.services import (
+    bank_fee_account,
     bank_internal_account,
     mask_name,
     recipient_lookup,
@@ -28,6 +30,10 @@ from banking.services import (
     transfer_requirements,
     transferred_today,
 )
+
+# These tests move money without a signature, as the bank's own code may,
+# saying so explicitly (the signed path is tests/banking/test_transfer_signed.py).
+UNSIGNED = "test"
 
 
 def balance(account) -> int:
@@ -43,6 +49,7 @@ def snapshot():
 
 
 def send(customer, to, amount, **kw):
+    kw.setdefault("unsigned_reason", UNSIGNED)
     return transfer(
         customer=customer, from_account=customer.deposit_accounts.get(), to_account=to.deposit_accounts.get(), amount=amount, **kw
     )
@@ -63,13 +70,18 @@ def test_same_bank_transfer_moves_money_without_fee_as_two_ledger_rows(customer,
 
 def test_other_bank_transfer_credits_the_recipient_and_pays_the_fee_to_the_sending_bank(customer, chulsoo, nuri, settings):
     settings.CERTBANK_TRANSFER_FEE_OTHER_BANK = 500
-    fee_account = bank_internal_account(bank=nuri)
-    fee_before = balance(fee_account)
+    fee_account = bank_fee_account(bank=nuri)
+    operating = bank_internal_account(bank=nuri)
+    operating_before = balance(operating)
     record = send(customer, chulsoo, 50_000)
     assert (record.fee, record.to_bank.code) == (500, "903")
     assert balance(customer.deposit_accounts.get()) == 1_000_000 - 50_500
     assert balance(chulsoo.deposit_accounts.get()) == 50_000
-    assert balance(fee_account) == fee_before + 500
+    # The fee is income in its own account, not mixed with the operating
+    # account that pays the welcome deposits.
+    assert balance(fee_account) == 500
+    assert balance(operating) == operating_before
+    assert list(fee_account.entries.values_list("description", "amount")) == [("타행이체 수수료", 500)]
     debit_rows = customer.deposit_accounts.get().entries.filter(direction="debit")
     assert sorted(debit_rows.values_list("description", "amount")) == [("타행이체", 50_000), ("타행이체 수수료", 500)]
 
@@ -90,10 +102,43 @@ def test_amount_that_is_not_a_positive_integer_is_refused(customer, younghee, am
     assert snapshot() == before
 
 
+def test_transfer_without_evidence_or_an_explicit_unsigned_reason_is_refused(customer, younghee):
+    # SECURITY: forgetting the signature is not a way to pay; only a caller
+    # that says why (seeding, the benchmark) moves money unsigned.
+    before = snapshot()
+    for reason in ("", "   "):
+        with pytest.raises(EvidenceRequired) as refused:
+            transfer(
+                customer=customer,
+                from_account=customer.deposit_accounts.get(),
+                to_account=younghee.deposit_accounts.get(),
+                amount=1_000,
+                unsigned_reason=reason,
+            )
+        assert "전자서명" in refused.value.message
+    assert snapshot() == before
+    record = send(customer, younghee, 1_000, unsigned_reason="seed")
+    assert record.signed is False
+    event = AuditEvent.objects.get(action="transfer_completed")
+    assert event.detail["signed"] is False and event.detail["unsigned_reason"] == "seed"
+
+
+def test_each_bank_has_an_operating_and_a_fee_income_account_created_once(banks):
+    from banking import demo
+
+    for bank in banks.values():
+        operating, fees = bank_internal_account(bank=bank), bank_fee_account(bank=bank)
+        assert operating.pk != fees.pk and operating.kind == fees.kind == DepositAccount.Kind.INTERNAL
+        assert (operating.product_name, fees.product_name) == ("본점 운영계정", "타행이체 수수료 수입")
+        assert fees.number.startswith(bank.code + "99")
+    demo.seed_banks()  # idempotent
+    assert DepositAccount.objects.filter(kind=DepositAccount.Kind.INTERNAL).count() == 2 * len(banks)
+
+
 def test_transfer_to_the_same_account_is_refused(customer):
     account = customer.deposit_accounts.get()
     with pytest.raises(SameAccount):
-        transfer(customer=customer, from_account=account, to_account=account, amount=1)
+        transfer(customer=customer, from_account=account, to_account=account, amount=1, unsigned_reason=UNSIGNED)
 
 
 def test_withdrawing_from_someone_elses_account_is_refused(customer, younghee):
@@ -105,6 +150,7 @@ def test_withdrawing_from_someone_elses_account_is_refused(customer, younghee):
             from_account=younghee.deposit_accounts.get(),
             to_account=customer.deposit_accounts.get(),
             amount=1_000,
+            unsigned_reason=UNSIGNED,
         )
     assert snapshot() == before
 
@@ -112,10 +158,15 @@ def test_withdrawing_from_someone_elses_account_is_refused(customer, younghee):
 def test_paying_into_a_banks_internal_account_is_refused(customer, nuri):
     with pytest.raises(RecipientNotFound):
         transfer(
-            customer=customer, from_account=customer.deposit_accounts.get(), to_account=bank_internal_account(bank=nuri), amount=1
+            customer=customer,
+            from_account=customer.deposit_accounts.get(),
+            to_account=bank_internal_account(bank=nuri),
+            amount=1,
+            unsigned_reason=UNSIGNED,
         )
-    with pytest.raises(RecipientNotFound):
-        recipient_lookup(bank=nuri, number=bank_internal_account(bank=nuri).number)
+    for internal in (bank_internal_account(bank=nuri), bank_fee_account(bank=nuri)):
+        with pytest.raises(RecipientNotFound):
+            recipient_lookup(bank=nuri, number=internal.number)
 
 
 def test_recipient_lookup_finds_the_account_by_bank_and_number_and_refuses_others(younghee, nuri, garam):

@@ -144,7 +144,11 @@ def test_beyond_the_daily_limit_the_form_says_how_much_is_left(page, usb_files, 
     from banking.services import transfer
 
     transfer(
-        customer=holder.customer, from_account=holder.customer.deposit_accounts.get(), to_account=chulsoo_account, amount=250_000
+        customer=holder.customer,
+        from_account=holder.customer.deposit_accounts.get(),
+        to_account=chulsoo_account,
+        amount=250_000,
+        unsigned_reason="test",
     )
     log_in_with_certificate(page, files)
     fill_transfer(page, chulsoo_account, "200000")
