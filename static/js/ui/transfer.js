@@ -11,7 +11,18 @@
 // verifies), then send the certificate, the signature and any OTP / SMS code.
 
 import { sign } from "../crypto/signer.js";
+import { readTexts } from "./cert-common.js";
 import { followSameSiteRedirect, fromBase64, openCertificateWindow, postForm, RequestError, toBase64 } from "./certwindow.js";
+
+// Korean defaults; the page's <template data-transfer-texts> gives the translated ones.
+const DEFAULT_TEXTS = {
+  recipient: "받는 분",
+  "lookup-failed": "수취인을 조회하지 못했습니다.",
+  "otp-format": "OTP 인증번호 6자리를 입력해 주세요.",
+  "sms-format": "SMS 인증번호 6자리를 입력해 주세요.",
+  lead: "이체 내용에 전자서명할 인증서를 선택하고 비밀번호(금융인증서는 PIN)를 입력해 주세요.",
+  generic: "이체하지 못했습니다. 잠시 후 다시 시도해 주세요.",
+};
 
 const DIGITS = "영일이삼사오육칠팔구";
 const SMALL = ["", "십", "백", "천"];
@@ -85,15 +96,16 @@ function setupLookup(form) {
   };
   bank.addEventListener("change", clear);
   number.addEventListener("input", clear);
+  const texts = readTexts(form, "template[data-transfer-texts]", DEFAULT_TEXTS);
   button.addEventListener("click", async () => {
     clear();
     button.disabled = true;
     try {
       const found = await postForm(form.dataset.lookupUrl, { bank: bank.value, number: number.value }, { root: form });
-      result.textContent = `받는 분: ${found.name} (${found.bank} ${found.number})`;
+      result.textContent = `${texts.recipient}: ${found.name} (${found.bank} ${found.number})`;
       result.classList.add("recipient-check__result--ok");
     } catch (error) {
-      result.textContent = error instanceof RequestError ? error.message : "수취인을 조회하지 못했습니다.";
+      result.textContent = error instanceof RequestError ? error.message : texts["lookup-failed"];
       result.classList.add("recipient-check__result--error");
     } finally {
       button.disabled = false;
@@ -118,7 +130,6 @@ for (const form of document.querySelectorAll("[data-transfer-form]")) {
 
 // ------------------------------------------------------------------ the signature
 
-const GENERIC_ERROR = "이체하지 못했습니다. 잠시 후 다시 시도해 주세요.";
 
 function showError(root, message) {
   const box = root.querySelector("[data-transfer-error]");
@@ -129,20 +140,21 @@ function showError(root, message) {
 
 async function approve(root, button) {
   const { signUrl, challenge, toSign } = root.dataset;
+  const texts = readTexts(root, "template[data-transfer-texts]", DEFAULT_TEXTS);
   const otp = root.querySelector("[data-otp-code]");
   const sms = root.querySelector("[data-sms-code]");
   showError(root, "");
   if (otp && !/^[0-9]{6}$/.test(otp.value.trim())) {
-    showError(root, "OTP 인증번호 6자리를 입력해 주세요.");
+    showError(root, texts["otp-format"]);
     otp.focus();
     return;
   }
   if (sms && !/^[0-9]{6}$/.test(sms.value.trim())) {
-    showError(root, "SMS 인증번호 6자리를 입력해 주세요.");
+    showError(root, texts["sms-format"]);
     sms.focus();
     return;
   }
-  const chosen = await openCertificateWindow(root, { lead: "이체 내용에 전자서명할 인증서를 선택하고 비밀번호를 입력해 주세요." });
+  const chosen = await openCertificateWindow(root, { lead: texts.lead });
   if (!chosen) return;
   button.disabled = true;
   let leaving = false;
@@ -160,9 +172,9 @@ async function approve(root, button) {
       { root },
     );
     leaving = followSameSiteRedirect(result.redirect);
-    if (!leaving) showError(root, GENERIC_ERROR);
+    if (!leaving) showError(root, texts.generic);
   } catch (error) {
-    showError(root, error instanceof RequestError ? error.message : GENERIC_ERROR);
+    showError(root, error instanceof RequestError ? error.message : texts.generic);
     // The challenge is used up by any refusal: a new one comes with a fresh page.
     const retry = root.querySelector("[data-transfer-retry]");
     if (retry) {
