@@ -1,254 +1,49 @@
-"""Banking rules: banks, deposit accounts, account PINs and the ledger.
+"""계좌이체: the limits, the OTP and extra-SMS rules, and the signed flow.
 
-Money moves only through `ledger_move`: one transaction, both accounts
-locked with SELECT ... FOR UPDATE in primary-key order (so two opposite
-movements cannot deadlock), balances changed with F() expressions, and two
-ledger rows per movement. The sum of a customer account's entries always
-equals its balance.
+`transfer` is the one function that moves a customer's money to another
+account (DESIGN.md §2); `transfer_signed` is how the web flow calls it.
 """
 
 import datetime
-import math
-import uuid
 import zoneinfo
 from dataclasses import asdict, dataclass
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, transaction
-from django.db.models import F, Sum
+from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.crypto import digests_match, keyed_digest
 from accounts.device import device_digest
 from accounts.models import DesignatedDevice
 from accounts.notify import notify_customer
 from audit.models import Action
 from audit.services import audit_record
-from banking import accountnumbers
 from banking.exceptions import (
-    AccountPinInvalid,
-    AccountPinLocked,
     BankingError,
     DailyLimitExceeded,
     EvidenceRequired,
     ExtraAuthRequired,
-    InsufficientFunds,
     InsufficientFundsForTransfer,
     InvalidAmount,
     OtpRequired,
-    RecipientLookupThrottled,
     RecipientNotFound,
     SameAccount,
     TransferLimitExceeded,
     TransferTextMismatch,
     WithdrawalAccountInvalid,
 )
-from banking.models import Bank, DepositAccount, FavouriteRecipient, LedgerEntry, RecipientLookupLimit, Transfer
+from banking.models import Bank, DepositAccount, Transfer
+from banking.services.ledger import bank_fee_account, ledger_move
+from banking.services.recipients import mask_name, recipient_lookup
 from banking.templatetags.money import korean_number
 from certificates import challenges
 from certificates.exceptions import CertificateRefused
 from certificates.models import Certificate, Challenge
 
-PIN_PURPOSE = "account-pin"
-DEMAND_DEPOSIT_NAME = "입출금 자유예금"
-FEE_INCOME_NAME = "타행이체 수수료 수입"
-
-
-def bank_ensure(*, code: str, slug: str, name_ko: str, name_en: str, colour: str, account_grouping: str) -> Bank:
-    """Create or update a bank and its internal ledger accounts (idempotent)."""
-    with transaction.atomic():
-        bank, _created = Bank.objects.update_or_create(
-            code=code,
-            defaults={
-                "slug": slug,
-                "name_ko": name_ko,
-                "name_en": name_en,
-                "colour": colour,
-                "account_grouping": account_grouping,
-            },
-        )
-        bank_internal_account(bank=bank)
-        bank_fee_account(bank=bank)
-    return bank
-
-
-def _bank_ledger_account(*, bank: Bank, serial: int, product_name: str) -> DepositAccount:
-    number = accountnumbers.make(bank.code, accountnumbers.PRODUCT_INTERNAL, serial)
-    account, _created = DepositAccount.objects.get_or_create(
-        number=number,
-        defaults={"bank": bank, "kind": DepositAccount.Kind.INTERNAL, "product_name": product_name},
-    )
-    return account
-
-
-def bank_internal_account(*, bank: Bank) -> DepositAccount:
-    """The bank's operating account (본점 운영계정): it pays the welcome deposits."""
-    return _bank_ledger_account(bank=bank, serial=accountnumbers.SERIAL_OPERATING, product_name="본점 운영계정")
-
-
-def bank_fee_account(*, bank: Bank) -> DepositAccount:
-    """The bank's fee income account: 타행이체 fees land here, apart from the
-    operating account, so the fees earned can be read off one balance."""
-    return _bank_ledger_account(bank=bank, serial=accountnumbers.SERIAL_FEE_INCOME, product_name=FEE_INCOME_NAME)
-
-
-def _pin_digest(number: str, pin: str) -> str:
-    return keyed_digest(f"{number}:{pin}", purpose=PIN_PURPOSE)
-
-
-def account_open(*, bank: Bank, owner, pin: str, product_name: str = DEMAND_DEPOSIT_NAME, request=None) -> DepositAccount:
-    """Open a demand-deposit account with a fresh random number."""
-    for _attempt in range(20):
-        number = accountnumbers.make(bank.code, accountnumbers.PRODUCT_DEMAND_DEPOSIT, accountnumbers.random_serial())
-        try:
-            with transaction.atomic():
-                account = DepositAccount.objects.create(
-                    bank=bank,
-                    owner=owner,
-                    number=number,
-                    product_name=product_name,
-                    pin_digest=_pin_digest(number, pin),
-                )
-                audit_record(action=Action.ACCOUNT_OPENED, customer=owner, bank=bank, request=request, account=number)
-                return account
-        except IntegrityError:
-            continue  # the random number was taken: draw again
-    raise RuntimeError("could not draw a free account number")
-
-
-def account_pin_verify(*, account: DepositAccount, pin: str, request=None) -> None:
-    """Check an account's 4-digit PIN; 5 wrong in a row lock it.
-
-    Do not call inside an outer transaction that the error rolls back: the
-    failure count must be saved although the request fails.
-    """
-    error = None
-    with transaction.atomic():
-        locked = DepositAccount.objects.select_for_update().get(pk=account.pk)
-        if locked.pin_locked_at is not None:
-            error = AccountPinLocked()
-        elif digests_match(locked.pin_digest, _pin_digest(locked.number, pin)):
-            if locked.pin_failed_count:
-                locked.pin_failed_count = 0
-                locked.save(update_fields=["pin_failed_count"])
-        else:
-            locked.pin_failed_count += 1
-            fields = ["pin_failed_count"]
-            if locked.pin_failed_count >= settings.CERTBANK_PIN_MAX_FAILURES:
-                locked.pin_locked_at = timezone.now()
-                fields.append("pin_locked_at")
-                error = AccountPinLocked()
-                action = Action.ACCOUNT_PIN_LOCKED
-            else:
-                error = AccountPinInvalid(settings.CERTBANK_PIN_MAX_FAILURES - locked.pin_failed_count)
-                action = Action.ACCOUNT_PIN_FAILED
-            locked.save(update_fields=fields)
-            audit_record(
-                action=action,
-                customer=locked.owner,
-                bank=locked.bank,
-                request=request,
-                account=locked.number,
-                failures=locked.pin_failed_count,
-            )
-        account.pin_failed_count = locked.pin_failed_count
-        account.pin_locked_at = locked.pin_locked_at
-    if error is not None:
-        raise error
-
-
-def account_pin_unlock(*, account: DepositAccount) -> None:
-    DepositAccount.objects.filter(pk=account.pk).update(pin_failed_count=0, pin_locked_at=None)
-
-
-def ledger_move(
-    *,
-    debit_account: DepositAccount,
-    credit_account: DepositAccount,
-    amount: int,
-    description: str,
-    debit_counterparty: str = "",
-    credit_counterparty: str = "",
-    request=None,
-) -> uuid.UUID:
-    """Move `amount` won from one account to another as two ledger rows."""
-    # SECURITY: integers only (no floats, no bools), strictly positive.
-    if type(amount) is not int or amount <= 0:
-        raise InvalidAmount()
-    if debit_account.pk == credit_account.pk:
-        raise InvalidAmount()
-    movement = uuid.uuid4()
-    now = timezone.now()
-    with transaction.atomic():
-        ids = sorted([debit_account.pk, credit_account.pk])
-        rows = DepositAccount.objects.select_for_update(of=("self",)).select_related("bank", "owner")
-        locked = {a.pk: a for a in rows.filter(pk__in=ids).order_by("pk")}
-        debit, credit = locked[debit_account.pk], locked[credit_account.pk]
-        if debit.kind == DepositAccount.Kind.CUSTOMER and debit.balance < amount:
-            raise InsufficientFunds()
-        DepositAccount.objects.filter(pk=debit.pk).update(balance=F("balance") - amount)
-        DepositAccount.objects.filter(pk=credit.pk).update(balance=F("balance") + amount)
-        LedgerEntry.objects.bulk_create(
-            [
-                LedgerEntry(
-                    account=debit,
-                    movement=movement,
-                    direction=LedgerEntry.Direction.DEBIT,
-                    amount=amount,
-                    balance_after=debit.balance - amount,
-                    description=description,
-                    counterparty=debit_counterparty,
-                    created_at=now,
-                ),
-                LedgerEntry(
-                    account=credit,
-                    movement=movement,
-                    direction=LedgerEntry.Direction.CREDIT,
-                    amount=amount,
-                    balance_after=credit.balance + amount,
-                    description=description,
-                    counterparty=credit_counterparty,
-                    created_at=now,
-                ),
-            ]
-        )
-        audit_record(
-            action=Action.MONEY_MOVED,
-            customer=debit.owner if debit.owner_id else credit.owner,
-            bank=credit.bank,
-            request=request,
-            movement=str(movement),
-            debit=debit.number,
-            debit_bank=debit.bank.code,
-            credit=credit.number,
-            amount=amount,
-        )
-    return movement
-
-
-def welcome_deposit(*, account: DepositAccount, amount: int, request=None) -> uuid.UUID:
-    """The demo opening deposit (신규가입 축하금), paid by the bank."""
-    return ledger_move(
-        debit_account=bank_internal_account(bank=account.bank),
-        credit_account=account,
-        amount=amount,
-        description="신규가입 축하금",
-        debit_counterparty=account.owner.name,
-        credit_counterparty=account.bank.name_ko,
-        request=request,
-    )
-
-
-# --- Transfers (계좌이체) ----------------------------------------------------------------------------
-#
-# `transfer` is the one function that moves a customer's money to another
-# account (DESIGN.md §2); `transfer_signed` is how the web flow calls it:
-# after the customer's signature over the review text, the OTP and the
-# extra SMS check. Amounts are whole won (int).
-
+# Amounts are whole won (int); the day of the daily limit is the Asia/Seoul day.
 _KST = datetime.timezone(datetime.timedelta(hours=9), "KST")
 SEOUL = zoneinfo.ZoneInfo("Asia/Seoul")
 
@@ -286,16 +81,6 @@ class TransferDraft:
         values = dict(data)
         values["at"] = datetime.datetime.fromisoformat(values["at"])
         return cls(**values)
-
-
-def mask_name(name: str) -> str:
-    """수취인 조회 shows the recipient's name masked: 홍길동 → 홍*동, 이철 → 이*."""
-    name = (name or "").strip()
-    if len(name) <= 1:
-        return "*"
-    if len(name) == 2:
-        return name[0] + "*"
-    return name[0] + "*" * (len(name) - 2) + name[-1]
 
 
 def transfer_grade(*, customer) -> str:
@@ -345,74 +130,6 @@ def transfer_requirements(*, customer, amount: int, device_token: str, now=None)
     reaches = transferred_today(customer=customer, now=now) + amount >= settings.CERTBANK_TRANSFER_SMS_DAILY_THRESHOLD
     sms = reaches and not device_is_designated(customer=customer, device_token=device_token)
     return TransferRequirements(otp=otp, sms=sms)
-
-
-def recipient_lookup(*, bank: Bank, number: str) -> DepositAccount:
-    """수취인 조회: the customer account with this number at `bank`."""
-    normalised = accountnumbers.normalise(number or "")
-    # SECURITY: only a well-formed number (13 ASCII digits, right check digit)
-    # is looked up; anything else cannot exist and never reaches a query.
-    account = (
-        DepositAccount.objects.select_related("bank", "owner")
-        .filter(bank=bank, number=normalised, kind=DepositAccount.Kind.CUSTOMER)
-        .first()
-        if accountnumbers.is_valid(normalised)
-        else None
-    )
-    # SECURITY: internal (fee, operating) accounts are never a recipient.
-    if account is None or account.owner is None or not account.owner.is_active:
-        raise RecipientNotFound()
-    return account
-
-
-def recipient_find(*, customer, bank_code: str, number: str, request=None) -> DepositAccount:
-    """수취인 조회 asked by a customer (the lookup button, the transfer form):
-    recipient_lookup under a per-customer limit on failed lookups.
-
-    SECURITY: the masked name a lookup shows is what an enumeration collects.
-    After CERTBANK_TRANSFER_LOOKUP_MAX_FAILURES failures in a window of
-    CERTBANK_TRANSFER_LOOKUP_WINDOW_SECONDS (from its first failure) every
-    lookup is refused until the window ends; the count lives in the database
-    (RecipientLookupLimit, row-locked) so all workers and sessions share it,
-    and it is saved although the failing request is refused.
-    """
-    now = timezone.now()
-    window = datetime.timedelta(seconds=settings.CERTBANK_TRANSFER_LOOKUP_WINDOW_SECONDS)
-    most = settings.CERTBANK_TRANSFER_LOOKUP_MAX_FAILURES
-    error = account = None
-    with transaction.atomic():
-        limit, _created = RecipientLookupLimit.objects.select_for_update().get_or_create(
-            customer=customer, defaults={"window_started_at": now}
-        )
-        if now >= limit.window_started_at + window:
-            limit.window_started_at, limit.failures = now, 0
-        if limit.failures >= most:
-            retry_after = max(1, math.ceil((limit.window_started_at + window - now).total_seconds()))
-            error = RecipientLookupThrottled(retry_after=retry_after)
-        else:
-            bank = Bank.objects.filter(code=bank_code).first()
-            try:
-                if bank is None:
-                    raise RecipientNotFound()
-                account = recipient_lookup(bank=bank, number=number)
-            except RecipientNotFound as exc:
-                error = exc
-                if limit.failures == 0:
-                    limit.window_started_at = now
-                limit.failures += 1
-                if limit.failures == most:
-                    audit_record(
-                        action=Action.RECIPIENT_LOOKUP_LOCKED,
-                        customer=customer,
-                        bank=customer.bank,
-                        request=request,
-                        failures=limit.failures,
-                        until=(limit.window_started_at + window).isoformat(),
-                    )
-        limit.save()
-    if error is not None:
-        raise error
-    return account
 
 
 def _limits_check(*, customer, amount: int, now) -> None:
@@ -744,52 +461,3 @@ def transfer_signed(
     if error is not None:
         raise error
     return result, False
-
-
-# --- 자주 쓰는 계좌 -------------------------------------------------------------------------------
-
-
-def favourite_add(*, customer, account: DepositAccount, nickname: str = "", request=None) -> FavouriteRecipient:
-    """Save a receiving account as 자주 쓰는 계좌 (once per account), audited."""
-    if account.kind != DepositAccount.Kind.CUSTOMER:
-        raise RecipientNotFound()
-    with transaction.atomic():
-        favourite, created = FavouriteRecipient.objects.get_or_create(
-            customer=customer, account=account, defaults={"nickname": (nickname or "").strip()[:20]}
-        )
-        if created:
-            audit_record(
-                action=Action.FAVOURITE_ADDED,
-                customer=customer,
-                bank=customer.bank,
-                request=request,
-                favourite=favourite.pk,
-                account=account.number,
-                account_bank=account.bank.code,
-            )
-    return favourite
-
-
-def favourite_remove(*, customer, pk: int, request=None) -> bool:
-    """Remove one of the customer's 자주 쓰는 계좌; True when one was removed (audited)."""
-    with transaction.atomic():
-        # SECURITY: scoped to the customer: another customer's favourite id does nothing.
-        favourite = (
-            FavouriteRecipient.objects.select_for_update(of=("self",))
-            .select_related("account__bank")
-            .filter(customer=customer, pk=pk)
-            .first()
-        )
-        if favourite is None:
-            return False
-        audit_record(
-            action=Action.FAVOURITE_REMOVED,
-            customer=customer,
-            bank=customer.bank,
-            request=request,
-            favourite=favourite.pk,
-            account=favourite.account.number,
-            account_bank=favourite.account.bank.code,
-        )
-        favourite.delete()
-    return True
