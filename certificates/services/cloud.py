@@ -46,7 +46,7 @@ from certificates.challenges import (
 )
 from certificates.exceptions import Refusal
 from certificates.models import Certificate, Challenge, CloudDevice, CloudKey
-from certificates.services.lifecycle import R, _notify, _record_certificate, supersede_for_renewal
+from certificates.services.lifecycle import _notify, _record_certificate, ca_issue_for, renewal_complete
 
 SALT_LENGTH = 16
 SECRET_LENGTH = 32
@@ -257,26 +257,8 @@ def _plus_years(moment: datetime.datetime, years: int) -> datetime.datetime:
         return moment.replace(year=moment.year + years, day=28)
 
 
-def _ca_issue(*, customer, bank, public_key_spki: bytes, r: bytes, not_after=None):
-    """The CA's new 금융인증서, or None for a key or name it must not sign."""
-    try:
-        return ca.certificate_issue(
-            public_key_der=public_key_spki,
-            bank=bank,
-            real_name=customer.name,
-            vid=vid.vid_compute(customer.decrypted_rrn(), r),
-            kind=ca.KIND_FINANCIAL,
-            serial_digits=f"{secrets.randbelow(10**10):010d}",
-            not_before=timezone.now(),
-            not_after=not_after,
-            base_url=settings.CERTBANK_PUBLIC_URL,
-        )
-    except ValueError:
-        return None
-
-
 def _issue(*, customer, bank, public_key_spki: bytes, r: bytes, request=None):
-    issued = _ca_issue(customer=customer, bank=bank, public_key_spki=public_key_spki, r=r)
+    issued = ca_issue_for(customer=customer, bank=bank, public_key_spki=public_key_spki, r=r, kind=ca.KIND_FINANCIAL)
     if issued is None:
         refuse(Refusal.BAD_PUBLIC_KEY, bank=bank, customer=customer, request=request)
     return issued
@@ -570,48 +552,22 @@ def certificate_renew_financial(
     # The browser rewraps under the PIN just used; a crafted client must not
     # slip a weak one in this way either.
     _check_not_weak(verifier=verifier, setup=setup, customer=customer, bank=bank, request=request)
-    registrations = list(record.registrations.select_related("bank", "customer"))
-    refusal = None
-    with transaction.atomic():
-        refusal = supersede_for_renewal(certificate=record, request=request)
-        if refusal is None:
-            issued = _ca_issue(
-                customer=customer,
-                bank=record.issuing_bank,
-                public_key_spki=public_key_spki,
-                r=r,
-                not_after=_plus_years(record.not_after, 3),
-            )
-            if issued is None:
-                refusal = Refusal.BAD_PUBLIC_KEY
-                transaction.set_rollback(True)  # the old certificate stays as it was
-        if refusal is None:
-            certificate = _record_certificate(
-                issued=issued,
-                customer=customer,
-                bank=record.issuing_bank,
-                replaced_reason=R.SUPERSEDED,
-                registrations=registrations,
-                kind=Certificate.Kind.FINANCIAL,
-                request=request,
-            )
-            _store_key(certificate=certificate, setup=setup, verifier=verifier, wrapped_key=wrapped_key)
-            audit_record(
-                action=Action.CERTIFICATE_RENEWED,
-                customer=customer,
-                bank=bank,
-                request=request,
-                serial=certificate.serial,
-                previous=record.serial,
-                automatic=True,
-            )
-            _notify(
-                customer,
-                bank,
-                "금융인증서가 자동 갱신되었습니다",
-                certificate,
-                f" 새 만료일 {timezone.localtime(certificate.not_after):%Y-%m-%d}.",
-            )
-    if refusal is not None:
-        refuse(refusal, bank=bank, customer=customer, request=request, serial=record.serial)
-    return certificate
+    return renewal_complete(
+        record=record,
+        customer=customer,
+        bank=bank,
+        issue=lambda: ca_issue_for(
+            customer=customer,
+            bank=record.issuing_bank,
+            public_key_spki=public_key_spki,
+            r=r,
+            kind=ca.KIND_FINANCIAL,
+            not_after=_plus_years(record.not_after, 3),
+        ),
+        registrations=list(record.registrations.select_related("bank", "customer")),
+        store=lambda certificate: _store_key(certificate=certificate, setup=setup, verifier=verifier, wrapped_key=wrapped_key),
+        notice="금융인증서가 자동 갱신되었습니다",
+        notice_extra=lambda certificate: f" 새 만료일 {timezone.localtime(certificate.not_after):%Y-%m-%d}.",
+        request=request,
+        automatic=True,
+    )

@@ -3,6 +3,8 @@ renewal, expiry notices, login locks and registration at other banks."""
 
 import datetime
 import secrets
+from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
@@ -188,18 +190,8 @@ def certificate_issue_joint(
     if len(r) != vid.R_LENGTH:
         refuse(Refusal.BAD_RANDOM, bank=bank, customer=customer, request=request)
     possession_verify(public_key_spki=public_key_spki, signature=signature, challenge=challenge, bank=bank, request=request)
-    try:
-        issued = ca.certificate_issue(
-            public_key_der=public_key_spki,
-            bank=bank,
-            real_name=customer.name,
-            vid=vid.vid_compute(customer.decrypted_rrn(), r),
-            kind=ca.KIND_JOINT,
-            serial_digits=f"{secrets.randbelow(10**10):010d}",
-            not_before=timezone.now(),
-            base_url=settings.CERTBANK_PUBLIC_URL,
-        )
-    except ValueError:
+    issued = ca_issue_for(customer=customer, bank=bank, public_key_spki=public_key_spki, r=r, kind=ca.KIND_JOINT)
+    if issued is None:
         refuse(Refusal.BAD_PUBLIC_KEY, bank=bank, customer=customer, request=request)
     with transaction.atomic():
         certificate = _record_certificate(
@@ -276,25 +268,70 @@ def certificate_renew(
     if len(r) != vid.R_LENGTH:
         refuse(Refusal.BAD_RANDOM, bank=bank, customer=customer, request=request)
     possession_verify(public_key_spki=public_key_spki, signature=new_signature, challenge=challenge, bank=bank, request=request)
+    return renewal_complete(
+        record=record,
+        customer=customer,
+        bank=bank,
+        issue=lambda: ca_issue_for(
+            customer=customer,
+            bank=record.issuing_bank,
+            public_key_spki=public_key_spki,
+            r=r,
+            kind=ca.KIND_JOINT,
+            not_after=_plus_one_year(record.not_after),
+        ),
+        registrations=registrations,
+        notice="인증서가 갱신되었습니다",
+        request=request,
+    )
+
+
+def ca_issue_for(*, customer, bank, public_key_spki: bytes, r: bytes, kind: str, not_after=None):
+    """The CA's new certificate of `kind` for this customer's key, with the VID
+    of their RRN and R; None for a key or name the CA must not sign."""
+    try:
+        return ca.certificate_issue(
+            public_key_der=public_key_spki,
+            bank=bank,
+            real_name=customer.name,
+            vid=vid.vid_compute(customer.decrypted_rrn(), r),
+            kind=kind,
+            serial_digits=f"{secrets.randbelow(10**10):010d}",
+            not_before=timezone.now(),
+            not_after=not_after,
+            base_url=settings.CERTBANK_PUBLIC_URL,
+        )
+    except ValueError:
+        return None
+
+
+def renewal_complete(
+    *,
+    record: Certificate,
+    customer,
+    bank,
+    issue: Callable[[], Any],
+    registrations,
+    notice: str,
+    store: Callable[[Certificate], None] | None = None,
+    notice_extra: Callable[[Certificate], str] = lambda certificate: "",
+    request=None,
+    **audit_detail,
+) -> Certificate:
+    """The end of a renewal (갱신, 자동 갱신), all checks made: in one
+    transaction the old certificate is superseded (supersede_for_renewal),
+    `issue()` has the CA sign the new one, which is recorded with the old
+    one's registrations, `store(certificate)` keeps anything that goes with
+    it, and the renewal is audited and told to the customer. A refusal is
+    raised after the transaction, so its audit row is kept.
+    """
     refusal = None
     with transaction.atomic():
         refusal = supersede_for_renewal(certificate=record, request=request)
-        if refusal is None:
-            try:
-                issued = ca.certificate_issue(
-                    public_key_der=public_key_spki,
-                    bank=record.issuing_bank,
-                    real_name=customer.name,
-                    vid=vid.vid_compute(customer.decrypted_rrn(), r),
-                    kind=ca.KIND_JOINT,
-                    serial_digits=f"{secrets.randbelow(10**10):010d}",
-                    not_before=timezone.now(),
-                    not_after=_plus_one_year(record.not_after),
-                    base_url=settings.CERTBANK_PUBLIC_URL,
-                )
-            except ValueError:
-                refusal = Refusal.BAD_PUBLIC_KEY
-                transaction.set_rollback(True)  # the old certificate stays as it was
+        issued = issue() if refusal is None else None
+        if refusal is None and issued is None:
+            refusal = Refusal.BAD_PUBLIC_KEY
+            transaction.set_rollback(True)  # the old certificate stays as it was
         if refusal is None:
             certificate = _record_certificate(
                 issued=issued,
@@ -302,8 +339,11 @@ def certificate_renew(
                 bank=record.issuing_bank,
                 replaced_reason=R.SUPERSEDED,
                 registrations=registrations,
+                kind=record.kind,
                 request=request,
             )
+            if store is not None:
+                store(certificate)
             audit_record(
                 action=Action.CERTIFICATE_RENEWED,
                 customer=customer,
@@ -311,8 +351,9 @@ def certificate_renew(
                 request=request,
                 serial=certificate.serial,
                 previous=record.serial,
+                **audit_detail,
             )
-            _notify(customer, bank, "인증서가 갱신되었습니다", certificate)
+            _notify(customer, bank, notice, certificate, notice_extra(certificate))
     if refusal is not None:
         refuse(refusal, bank=bank, customer=customer, request=request, serial=record.serial)
     return certificate
