@@ -32,6 +32,7 @@ from certificates.ca.issuance import (  # noqa: F401
     CertificateFacts,
     certificate_facts,
     certificate_issue,
+    validity_end,
 )
 from certificates.ca.revocation import (  # noqa: F401
     crl_current,

@@ -35,6 +35,13 @@ NPKI_IDENTIFY_DATA = x509.ObjectIdentifier(vid_rules.NPKI_IDENTIFY_DATA_OID)
 _KIND_OU = {KIND_JOINT: "personal4IB", KIND_FINANCIAL: "personalF"}
 _KIND_YEARS = {KIND_JOINT: 1, KIND_FINANCIAL: 3}
 
+
+def validity_end(kind: str, start: dt.datetime) -> dt.datetime:
+    """When a certificate of `kind` valid from `start` expires (DESIGN.md §1:
+    공동인증서 1 year, 금융인증서 3 years). A renewal passes the old expiry."""
+    return _add_years(start, _KIND_YEARS[kind])
+
+
 _SERIAL_DIGITS = re.compile(r"[0-9]{1,20}")
 _BASE_URL = re.compile(r"https?://[^\s/]+(/[^\s]*)?")
 
@@ -82,7 +89,7 @@ def certificate_issue(
     hierarchy = _current()
     not_before = not_before.astimezone(dt.UTC).replace(microsecond=0)
     # Renewal passes not_after (one year from the old expiry, DESIGN.md §1).
-    not_after = _add_years(not_before, _KIND_YEARS[kind]) if not_after is None else not_after.astimezone(dt.UTC)
+    not_after = validity_end(kind, not_before) if not_after is None else not_after.astimezone(dt.UTC)
     if not_after > hierarchy.issuing.not_valid_after_utc:
         raise ValueError("the certificate would outlive the issuing CA")
 

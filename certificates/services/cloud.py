@@ -250,13 +250,6 @@ def _device_allowed(*, certificate: Certificate, device_token: str) -> CloudDevi
 # --- Issuance -------------------------------------------------------------------------------
 
 
-def _plus_years(moment: datetime.datetime, years: int) -> datetime.datetime:
-    try:
-        return moment.replace(year=moment.year + years)
-    except ValueError:  # 29 February
-        return moment.replace(year=moment.year + years, day=28)
-
-
 def _issue(*, customer, bank, public_key_spki: bytes, r: bytes, request=None):
     issued = ca_issue_for(customer=customer, bank=bank, public_key_spki=public_key_spki, r=r, kind=ca.KIND_FINANCIAL)
     if issued is None:
@@ -562,7 +555,7 @@ def certificate_renew_financial(
             public_key_spki=public_key_spki,
             r=r,
             kind=ca.KIND_FINANCIAL,
-            not_after=_plus_years(record.not_after, 3),
+            not_after=ca.validity_end(ca.KIND_FINANCIAL, record.not_after),
         ),
         registrations=list(record.registrations.select_related("bank", "customer")),
         store=lambda certificate: _store_key(certificate=certificate, setup=setup, verifier=verifier, wrapped_key=wrapped_key),

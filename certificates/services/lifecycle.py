@@ -101,13 +101,6 @@ _REISSUE_REVOCATION = {
 RENEWAL_WINDOW = datetime.timedelta(days=30)
 
 
-def _plus_one_year(moment: datetime.datetime) -> datetime.datetime:
-    try:
-        return moment.replace(year=moment.year + 1)
-    except ValueError:  # 29 February
-        return moment.replace(year=moment.year + 1, day=28)
-
-
 def _record_certificate(
     *, issued, customer, bank, replaced_reason: str, registrations=(), kind: str = Certificate.Kind.JOINT, request=None
 ) -> Certificate:
@@ -278,7 +271,7 @@ def certificate_renew(
             public_key_spki=public_key_spki,
             r=r,
             kind=ca.KIND_JOINT,
-            not_after=_plus_one_year(record.not_after),
+            not_after=ca.validity_end(ca.KIND_JOINT, record.not_after),
         ),
         registrations=registrations,
         notice="인증서가 갱신되었습니다",
