@@ -61,8 +61,9 @@ def recipient_find(*, customer, bank_code: str, number: str, request=None) -> De
         limit, _created = RecipientLookupLimit.objects.select_for_update().get_or_create(
             customer=customer, defaults={"window_started_at": now}
         )
+        # A window that is over starts again at the next failure (below).
         if now >= limit.window_started_at + window:
-            limit.window_started_at, limit.failures = now, 0
+            limit.failures = 0
         if limit.failures >= most:
             retry_after = max(1, math.ceil((limit.window_started_at + window - now).total_seconds()))
             error = RecipientLookupThrottled(retry_after=retry_after)
@@ -77,6 +78,8 @@ def recipient_find(*, customer, bank_code: str, number: str, request=None) -> De
                 if limit.failures == 0:
                     limit.window_started_at = now
                 limit.failures += 1
+                # Only a failure writes: a found recipient leaves the row as it was.
+                limit.save(update_fields=["window_started_at", "failures"])
                 if limit.failures == most:
                     audit_record(
                         action=Action.RECIPIENT_LOOKUP_LOCKED,
@@ -86,7 +89,6 @@ def recipient_find(*, customer, bank_code: str, number: str, request=None) -> De
                         failures=limit.failures,
                         until=(limit.window_started_at + window).isoformat(),
                     )
-        limit.save()
     if error is not None:
         raise error
     return account
