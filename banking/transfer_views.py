@@ -81,13 +81,7 @@ def transfer_form_view(request):
             at=timezone.now(),
         )
         try:
-            # 수취인 조회 as the lookup button does it, under the same limit:
-            # the review page would show the masked name too.
-            services.recipient_find(customer=request.user, bank_code=draft.to_bank_code, number=draft.to_number, request=request)
-            from_account, to_account, _fee = services.transfer_draft_resolve(customer=request.user, draft=draft)
-            services.transfer_preflight(
-                customer=request.user, from_account=from_account, to_account=to_account, amount=draft.amount
-            )
+            services.transfer_draft_check(customer=request.user, draft=draft, request=request)
         except BankingError as exc:
             form.add_error(None, exc.message)
             if isinstance(exc, RecipientLookupThrottled):

@@ -29,6 +29,7 @@ from banking.services.transfers import (  # noqa: F401
     device_is_designated,
     transfer,
     transfer_challenge_create,
+    transfer_draft_check,
     transfer_draft_resolve,
     transfer_fee,
     transfer_grade,

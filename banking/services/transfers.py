@@ -37,7 +37,7 @@ from banking.exceptions import (
 )
 from banking.models import Bank, DepositAccount, Transfer
 from banking.services.ledger import bank_fee_account, ledger_move
-from banking.services.recipients import mask_name, recipient_lookup
+from banking.services.recipients import mask_name, recipient_find, recipient_lookup
 from banking.templatetags.money import korean_number
 from certificates import challenges
 from certificates.exceptions import CertificateRefused
@@ -316,21 +316,34 @@ def transfer_text(*, draft: TransferDraft, from_account: DepositAccount, to_acco
     )
 
 
-def transfer_draft_resolve(*, customer, draft: TransferDraft) -> tuple[DepositAccount, DepositAccount, int]:
-    """The accounts and fee of a draft, checked again as at the form step."""
+def transfer_draft_resolve(
+    *, customer, draft: TransferDraft, to_account: DepositAccount | None = None
+) -> tuple[DepositAccount, DepositAccount, int]:
+    """The accounts and fee of a draft, checked again as at the form step
+    (`to_account`: the recipient the caller has just looked up, if any)."""
     from_account = (
         DepositAccount.objects.select_related("bank").filter(pk=draft.from_account_id).first() if draft.from_account_id else None
     )
     if from_account is None:
         raise WithdrawalAccountInvalid()
     _withdrawal_check(customer=customer, from_account=from_account)
-    to_bank = Bank.objects.filter(code=draft.to_bank_code).first()
-    if to_bank is None:
-        raise RecipientNotFound()
-    to_account = recipient_lookup(bank=to_bank, number=draft.to_number)
+    if to_account is None:
+        to_bank = Bank.objects.filter(code=draft.to_bank_code).first()
+        if to_bank is None:
+            raise RecipientNotFound()
+        to_account = recipient_lookup(bank=to_bank, number=draft.to_number)
     if to_account.pk == from_account.pk:
         raise SameAccount()
-    return from_account, to_account, transfer_fee(from_bank=from_account.bank, to_bank=to_bank)
+    return from_account, to_account, transfer_fee(from_bank=from_account.bank, to_bank=to_account.bank)
+
+
+def transfer_draft_check(*, customer, draft: TransferDraft, request=None) -> None:
+    """The form step (계좌이체 입력), before the review page: 수취인 조회 under
+    the customer's lookup limit (the review page shows the masked name too),
+    then the withdrawal account, the limits and the balance."""
+    recipient = recipient_find(customer=customer, bank_code=draft.to_bank_code, number=draft.to_number, request=request)
+    from_account, to_account, _fee = transfer_draft_resolve(customer=customer, draft=draft, to_account=recipient)
+    transfer_preflight(customer=customer, from_account=from_account, to_account=to_account, amount=draft.amount)
 
 
 def transfer_challenge_create(*, customer, bank: Bank, session_key: str, draft: TransferDraft) -> Challenge:
