@@ -23,13 +23,8 @@ export function readTexts(root, selector, defaults = {}) {
   return texts;
 }
 
-/** Constant-time comparison of two byte arrays. */
-export function equalBytes(a, b) {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i];
-  return diff === 0;
-}
+// Constant-time comparison of two byte arrays (one implementation, in the crypto module).
+export { sameBytes as equalBytes } from "../crypto/copy.js";
 
 /** Serial numbers compare as lower-case hex without leading zeros. */
 export function sameSerial(a, b) {

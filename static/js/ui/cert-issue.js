@@ -17,6 +17,7 @@ import { parseCertificate } from "../crypto/der.js";
 import { checkPasswordRules, DEFAULT_ITERATIONS, encryptKeyFile, npkiFolder, subjectDnFolderName } from "../crypto/npki.js";
 import { generateKeyPair, randomR, sign } from "../crypto/signer.js";
 import { makeZip } from "../crypto/zip.js";
+import { equalBytes, readTexts } from "./cert-common.js";
 import { describeCertificate, fromBase64, postForm, RequestError, toBase64 } from "./certwindow.js";
 import { deleteCertificate, saveCertificate } from "./keystore.js";
 
@@ -32,26 +33,10 @@ const DEFAULT_TEXTS = {
   "issued-not-stored": "인증서는 발급되었지만 저장하지 못했습니다. 아래 파일을 내려받아 보관하거나 재발급 받아 주세요.",
 };
 
-function equalBytes(a, b) {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i];
-  return diff === 0;
-}
-
-function readTexts(root) {
-  const texts = { ...DEFAULT_TEXTS };
-  const template = root.querySelector("template[data-certissue-texts]");
-  if (template) {
-    for (const span of template.content.querySelectorAll("[data-text]")) texts[span.dataset.text] = span.textContent.trim();
-  }
-  return texts;
-}
-
 class IssuancePage {
   constructor(root) {
     this.root = root;
-    this.texts = readTexts(root);
+    this.texts = readTexts(root, "template[data-certissue-texts]", DEFAULT_TEXTS);
     const $ = (selector) => root.querySelector(selector);
     this.form = $("[data-certissue-form]");
     this.password = $("[data-certissue-password]");
