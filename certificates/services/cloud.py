@@ -46,7 +46,7 @@ from certificates.challenges import (
 )
 from certificates.exceptions import Refusal
 from certificates.models import Certificate, Challenge, CloudDevice, CloudKey
-from certificates.services.lifecycle import _notify, _record_certificate, ca_issue_for, renewal_complete
+from certificates.services.lifecycle import _notify, _record_certificate, ca_issue_for, certificate_renewal_complete
 
 SALT_LENGTH = 16
 SECRET_LENGTH = 32
@@ -545,7 +545,7 @@ def certificate_renew_financial(
     # The browser rewraps under the PIN just used; a crafted client must not
     # slip a weak one in this way either.
     _check_not_weak(verifier=verifier, setup=setup, customer=customer, bank=bank, request=request)
-    return renewal_complete(
+    return certificate_renewal_complete(
         record=record,
         customer=customer,
         bank=bank,

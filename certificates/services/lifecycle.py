@@ -261,7 +261,7 @@ def certificate_renew(
     if len(r) != vid.R_LENGTH:
         refuse(Refusal.BAD_RANDOM, bank=bank, customer=customer, request=request)
     possession_verify(public_key_spki=public_key_spki, signature=new_signature, challenge=challenge, bank=bank, request=request)
-    return renewal_complete(
+    return certificate_renewal_complete(
         record=record,
         customer=customer,
         bank=bank,
@@ -298,7 +298,7 @@ def ca_issue_for(*, customer, bank, public_key_spki: bytes, r: bytes, kind: str,
         return None
 
 
-def renewal_complete(
+def certificate_renewal_complete(
     *,
     record: Certificate,
     customer,
@@ -312,7 +312,7 @@ def renewal_complete(
     **audit_detail,
 ) -> Certificate:
     """The end of a renewal (갱신, 자동 갱신), all checks made: in one
-    transaction the old certificate is superseded (supersede_for_renewal),
+    transaction the old certificate is superseded (certificate_supersede_for_renewal),
     `issue()` has the CA sign the new one, which is recorded with the old
     one's registrations, `store(certificate)` keeps anything that goes with
     it, and the renewal is audited and told to the customer. A refusal is
@@ -320,7 +320,7 @@ def renewal_complete(
     """
     refusal = None
     with transaction.atomic():
-        refusal = supersede_for_renewal(certificate=record, request=request)
+        refusal = certificate_supersede_for_renewal(certificate=record, request=request)
         issued = issue() if refusal is None else None
         if refusal is None and issued is None:
             refusal = Refusal.BAD_PUBLIC_KEY
@@ -352,7 +352,7 @@ def renewal_complete(
     return certificate
 
 
-def supersede_for_renewal(*, certificate: Certificate, request=None) -> Refusal | None:
+def certificate_supersede_for_renewal(*, certificate: Certificate, request=None) -> Refusal | None:
     """Inside the renewal's transaction, before the CA signs: lock the
     certificate being renewed and supersede it if it is still valid.
 
