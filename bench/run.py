@@ -87,9 +87,8 @@ def people():
     banks = demo.seed_banks()
 
     def make(code, login_id, number, deposit):
-        body = f"800101{1}{number:05d}"
-        weights = [2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5]
-        check = (11 - sum(int(d) * w for d, w in zip(body, weights, strict=True)) % 11) % 10
+        body = f"8001011{number:05d}"
+        check = rrn_rules.check_digit(body)
         return customer_create_verified(
             bank=banks[code],
             login_id=login_id,
