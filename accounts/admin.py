@@ -4,8 +4,9 @@ from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import services
-from accounts.models import Customer, SmsMessage
+from accounts.models import Customer
 from bank.admin_site import ReadOnlyAdmin, staff_site
+from core.models import SmsMessage
 
 
 @admin.register(Customer, site=staff_site)

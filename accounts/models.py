@@ -7,8 +7,9 @@ from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext_lazy as _
 from django_otp.models import CooldownMixin, SideChannelDevice, ThrottlingMixin
 
-from accounts import crypto
 from accounts.rrn import mask
+from core import crypto
+from core.phone import mask_phone
 
 RRN_PURPOSE = "rrn"
 
@@ -40,7 +41,7 @@ class Customer(AbstractBaseUser, PermissionsMixin):
 
     username = models.CharField(_("사용자 이름"), max_length=40, unique=True)
     bank = models.ForeignKey(
-        "banking.Bank",
+        "core.Bank",
         verbose_name=_("은행"),
         null=True,
         blank=True,
@@ -115,18 +116,6 @@ class Customer(AbstractBaseUser, PermissionsMixin):
         return mask_phone(self.phone)
 
 
-def mask_phone(phone: str) -> str:
-    if len(phone) < 8:
-        return phone
-    return f"{phone[:3]}-****-{phone[-4:]}"
-
-
-def format_phone(phone: str) -> str:
-    if len(phone) == 11:
-        return f"{phone[:3]}-{phone[3:7]}-{phone[7:]}"
-    return phone
-
-
 class PhoneDevice(ThrottlingMixin, CooldownMixin, SideChannelDevice):
     """The customer's mobile phone as a django-otp side-channel device.
 
@@ -166,22 +155,6 @@ class PhoneDevice(ThrottlingMixin, CooldownMixin, SideChannelDevice):
             self.token = None
         self.save()
         return False
-
-
-class SmsMessage(models.Model):
-    """The demo SMS gateway's outbox (shown on the 내 휴대폰 demo page)."""
-
-    phone = models.CharField(_("받는 번호"), max_length=11, db_index=True)
-    body = models.TextField(_("내용"))
-    created_at = models.DateTimeField(_("발송일시"), default=timezone.now)
-
-    class Meta:
-        verbose_name = _("SMS 발송 기록")
-        verbose_name_plural = _("SMS 발송 기록")
-        ordering = ["-created_at", "-id"]
-
-    def __str__(self):
-        return f"{mask_phone(self.phone)} {self.created_at:%H:%M:%S}"
 
 
 class DesignatedDevice(models.Model):

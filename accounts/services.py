@@ -36,15 +36,16 @@ from accounts.exceptions import (
     SmsCooldown,
 )
 from accounts.models import Customer, DesignatedDevice, PhoneDevice
-from accounts.notify import notify_customer
 from accounts.rrn import RRN
-from accounts.sms import sms_send
 from audit.models import Action
 from audit.services import audit_record
 from banking import accountnumbers
-from banking.models import Bank, DepositAccount
+from banking.models import DepositAccount
 from banking.services import account_open, account_pin_verify, welcome_deposit
 from certificates.services import certificate_login_unlock
+from core.models import Bank
+from core.notify import notify_customer
+from core.sms import sms_send
 
 # --- SMS codes -----------------------------------------------------------------
 

@@ -29,12 +29,14 @@ from accounts.forms import (
     SignupVerifyForm,
     UnlockForm,
 )
-from accounts.models import Customer, SmsMessage, format_phone
-from accounts.qr import qr_svg
+from accounts.models import Customer
 from audit.models import Action
 from audit.services import audit_record
 from bank.middleware import idle_seconds_left
 from banking.exceptions import BankingError
+from core.models import SmsMessage
+from core.phone import format_phone
+from core.qr import qr_svg
 
 SIGNUP_SESSION_KEY = "signup_customer"
 UNLOCK_SESSION_KEY = "unlock_customer"

@@ -106,7 +106,7 @@ class AuditEvent(models.Model):
     sequence = models.PositiveBigIntegerField(_("순번"), unique=True)
     created_at = models.DateTimeField(_("일시"), default=timezone.now, db_index=True)
     action = models.CharField(_("구분"), max_length=40, choices=Action.choices, db_index=True)
-    bank = models.ForeignKey("banking.Bank", verbose_name=_("은행"), null=True, blank=True, on_delete=models.PROTECT)
+    bank = models.ForeignKey("core.Bank", verbose_name=_("은행"), null=True, blank=True, on_delete=models.PROTECT)
     customer = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("고객"),

@@ -7,7 +7,7 @@ The log is a hash chain. Row n stores
 where canonical(row_n) is sorted-key, space-free UTF-8 JSON of the row's
 sequence, created_at (ISO 8601 UTC with microseconds), action, bank_id,
 customer_id, actor_id, ip_address, detail and prev_hash = hash_(n-1).
-The key is kept outside the database (accounts.crypto.keyed_digest), so a
+The key is kept outside the database (core.crypto.keyed_digest), so a
 database-only attacker who edits a row cannot recompute the chain after it.
 """
 
@@ -20,8 +20,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.crypto import digests_match, keyed_digest
 from audit.models import GENESIS_HASH, Action, AuditChainHead, AuditEvent
+from core.crypto import digests_match, keyed_digest
 
 CHAIN_PURPOSE = "audit-chain-v1"
 

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "core",
     "audit",
     "banking",
     "accounts",
@@ -71,7 +72,7 @@ MIDDLEWARE = [
     # After MessageMiddleware: the idle logout leaves a message for the next page.
     "bank.middleware.IdleTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "bank.tenancy.BankMiddleware",
+    "core.tenancy.BankMiddleware",
 ]
 
 ROOT_URLCONF = "bank.urls"
@@ -88,7 +89,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "bank.tenancy.bank_context",
+                "bank.context_processors.bank_context",
             ],
         },
     },
@@ -178,7 +179,7 @@ CERTBANK_FIELD_KEY = _secret("CERTBANK_FIELD_KEY")
 CERTBANK_INDEX_KEY = _secret("CERTBANK_INDEX_KEY")
 # Demo pages (내 휴대폰, 내 OTP) and the demo SMS outbox.
 CERTBANK_DEMO_MODE = env_bool("CERTBANK_DEMO_MODE", not PRODUCTION)
-CERTBANK_SMS_GATEWAY = env_str("CERTBANK_SMS_GATEWAY", "accounts.sms.OutboxGateway")
+CERTBANK_SMS_GATEWAY = env_str("CERTBANK_SMS_GATEWAY", "core.sms.OutboxGateway")
 CERTBANK_IDLE_TIMEOUT = env_int("CERTBANK_IDLE_TIMEOUT", 600)
 CERTBANK_LOGIN_MAX_FAILURES = 5
 CERTBANK_PIN_MAX_FAILURES = 5

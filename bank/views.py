@@ -3,7 +3,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
 from django.views.decorators.cache import cache_control
 
-from banking.models import Bank
+from core.models import Bank
 
 
 @cache_control(max_age=300, public=True)

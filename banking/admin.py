@@ -7,8 +7,9 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from bank.admin_site import ReadOnlyAdmin, staff_site
-from banking.models import Bank, DepositAccount, LedgerEntry, Transfer
+from banking.models import DepositAccount, LedgerEntry, Transfer
 from certificates import challenges
+from core.models import Bank
 
 # An account number as the bank prints it: digit groups joined by hyphens
 # (901-10-8941265-2, 903-1000-123456). Stored numbers are digits only.

@@ -3,35 +3,11 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from banking import accountnumbers
-
-
-class Bank(models.Model):
-    code = models.CharField(_("은행 코드"), max_length=3, unique=True)
-    slug = models.SlugField(_("주소 이름"), unique=True)
-    name_ko = models.CharField(_("은행 이름"), max_length=40)
-    name_en = models.CharField(_("영문 이름"), max_length=60)
-    colour = models.CharField(_("대표 색"), max_length=7)
-    account_grouping = models.CharField(_("계좌번호 표기"), max_length=20, default="3-2-7-1")
-
-    class Meta:
-        verbose_name = _("은행")
-        verbose_name_plural = _("은행")
-        ordering = ["code"]
-        constraints = [
-            models.CheckConstraint(condition=Q(code__regex=r"^[0-9]{3}$"), name="bank_code_three_digits"),
-            models.CheckConstraint(condition=Q(colour__regex=r"^#[0-9a-fA-F]{6}$"), name="bank_colour_hex"),
-        ]
-
-    def __str__(self):
-        return self.name
-
-    @property
-    def name(self) -> str:
-        return self.name_en if translation.get_language() == "en" else self.name_ko
+from core.models import Bank
 
 
 class DepositAccount(models.Model):
@@ -54,7 +30,7 @@ class DepositAccount(models.Model):
     number = models.CharField(_("계좌번호"), max_length=accountnumbers.LENGTH, unique=True)
     product_name = models.CharField(_("상품명"), max_length=40)
     balance = models.BigIntegerField(_("잔액"), default=0)
-    # Keyed digest of the 4-digit PIN (see accounts.crypto.keyed_digest).
+    # Keyed digest of the 4-digit PIN (see core.crypto.keyed_digest).
     pin_digest = models.CharField(max_length=64, blank=True, editable=False)
     pin_failed_count = models.PositiveSmallIntegerField(_("비밀번호 오류 횟수"), default=0)
     pin_locked_at = models.DateTimeField(_("비밀번호 잠금 일시"), null=True, blank=True)

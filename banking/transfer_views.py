@@ -27,10 +27,11 @@ from accounts.exceptions import AccountsError
 from banking import selectors, services
 from banking.exceptions import BankingError, RecipientLookupThrottled
 from banking.forms import RecipientLookupForm, TransferApprovalForm, TransferForm
-from banking.models import Bank, Transfer
+from banking.models import Transfer
 from banking.services import TransferDraft
 from certificates import evidence
 from certificates.exceptions import CertificateRefused
+from core.models import Bank
 
 DRAFT_KEY = "transfer_draft"
 PENDING_KEY = "transfer_pending"  # challenge token → the draft it shows

@@ -10,7 +10,8 @@ from accounts.decorators import customer_required
 from accounts.forms import LoginForm
 from banking import accountnumbers, selectors
 from banking.forms import HistoryFilterForm
-from banking.models import Bank, DepositAccount, LedgerEntry
+from banking.models import DepositAccount, LedgerEntry
+from core.models import Bank
 
 HISTORY_PAGE_SIZE = 20
 

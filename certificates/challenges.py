@@ -26,12 +26,12 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from accounts.crypto import digests_match, keyed_digest
 from audit.models import Action
 from audit.services import audit_record
 from certificates import ca, vid
 from certificates.exceptions import CertificateRefused, Refusal
 from certificates.models import Certificate, CertificateLoginLock, CertificateRegistration, Challenge, CloudKey
+from core.crypto import digests_match, keyed_digest
 
 _KST = datetime.timezone(datetime.timedelta(hours=9), "KST")
 

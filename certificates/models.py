@@ -49,7 +49,7 @@ class Certificate(models.Model):
     )
     # The person across banks (keyed digest of the RRN, as Customer.rrn_index).
     person_index = models.CharField(max_length=64, db_index=True, editable=False)
-    issuing_bank = models.ForeignKey("banking.Bank", verbose_name=_("발급 은행"), on_delete=models.PROTECT)
+    issuing_bank = models.ForeignKey("core.Bank", verbose_name=_("발급 은행"), on_delete=models.PROTECT)
     subject = models.CharField(_("주체"), max_length=255)
     der = models.BinaryField(editable=False)
     fingerprint = models.CharField(_("지문(SHA-256)"), max_length=64, unique=True)
@@ -104,7 +104,7 @@ class CertificateRegistration(models.Model):
     인증서 등록 (a later issue)."""
 
     certificate = models.ForeignKey(Certificate, on_delete=models.PROTECT, related_name="registrations")
-    bank = models.ForeignKey("banking.Bank", verbose_name=_("은행"), on_delete=models.PROTECT)
+    bank = models.ForeignKey("core.Bank", verbose_name=_("은행"), on_delete=models.PROTECT)
     customer = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("고객"), on_delete=models.PROTECT)
     registered_at = models.DateTimeField(_("등록일시"), default=timezone.now)
 
@@ -123,7 +123,7 @@ class CertificateLoginLock(models.Model):
     """Consecutive failed certificate logins of one certificate at one bank."""
 
     certificate = models.ForeignKey(Certificate, on_delete=models.PROTECT, related_name="login_locks")
-    bank = models.ForeignKey("banking.Bank", on_delete=models.PROTECT)
+    bank = models.ForeignKey("core.Bank", on_delete=models.PROTECT)
     failed_count = models.PositiveSmallIntegerField(_("연속 실패"), default=0)
     locked_at = models.DateTimeField(_("잠금 일시"), null=True, blank=True)
 
@@ -153,7 +153,7 @@ class Challenge(models.Model):
 
     token = models.CharField(max_length=64, unique=True)
     purpose = models.CharField(max_length=20, choices=Purpose.choices)
-    bank = models.ForeignKey("banking.Bank", on_delete=models.PROTECT)
+    bank = models.ForeignKey("core.Bank", on_delete=models.PROTECT)
     # SHA-256 of the session key: a database reader learns no live session.
     session_digest = models.CharField(max_length=64)
     customer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
@@ -220,7 +220,7 @@ class CloudDevice(models.Model):
     # SHA-256 of the browser's device token (accounts.device): a dump names no live device.
     device_digest = models.CharField(max_length=64, editable=False)
     label = models.CharField(_("기기"), max_length=100)
-    registered_through = models.ForeignKey("banking.Bank", verbose_name=_("등록 은행"), on_delete=models.PROTECT)
+    registered_through = models.ForeignKey("core.Bank", verbose_name=_("등록 은행"), on_delete=models.PROTECT)
     registered_at = models.DateTimeField(_("등록일시"), default=timezone.now)
     last_used_at = models.DateTimeField(_("최근 이용일시"), null=True, blank=True)
 
@@ -294,7 +294,7 @@ class CopySession(models.Model):
     # 8 digits, shown as "1234 5678". Unique across all rows (expired rows are
     # purged), so a number names exactly one live session.
     number = models.CharField(max_length=8, unique=True)
-    bank = models.ForeignKey("banking.Bank", on_delete=models.PROTECT)
+    bank = models.ForeignKey("core.Bank", on_delete=models.PROTECT)
     # SHA-256 of the receiver's session key (as Challenge.session_digest).
     receiver_session_digest = models.CharField(max_length=64)
     # SHA-256("certbank-copy-commit-v1" || 0x00 || receiver_public_key), 32 bytes, from the start.

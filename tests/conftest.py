@@ -79,7 +79,7 @@ def sms_code(db):
     """
     import re
 
-    from accounts.models import SmsMessage
+    from core.models import SmsMessage
 
     def read(phone="01012345678"):
         message = SmsMessage.objects.filter(phone=phone).first()

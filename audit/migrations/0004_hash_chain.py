@@ -16,7 +16,7 @@ CHAIN_PURPOSE = "audit-chain-v1"
 
 
 def event_digest(*, sequence, created_at, action, bank_id, customer_id, actor_id, ip_address, detail, prev_hash):
-    from accounts.crypto import keyed_digest
+    from core.crypto import keyed_digest  # accounts.crypto before the core app existed
 
     payload = {
         "sequence": sequence,

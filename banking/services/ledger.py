@@ -14,7 +14,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from accounts.crypto import digests_match, keyed_digest
 from audit.models import Action
 from audit.services import audit_record
 from banking import accountnumbers
@@ -24,7 +23,9 @@ from banking.exceptions import (
     InsufficientFunds,
     InvalidAmount,
 )
-from banking.models import Bank, DepositAccount, LedgerEntry
+from banking.models import DepositAccount, LedgerEntry
+from core.crypto import digests_match, keyed_digest
+from core.models import Bank
 
 PIN_PURPOSE = "account-pin"
 DEMAND_DEPOSIT_NAME = "입출금 자유예금"

@@ -11,7 +11,8 @@ from audit.models import Action
 from audit.services import audit_record
 from banking import accountnumbers
 from banking.exceptions import RecipientLookupThrottled, RecipientNotFound
-from banking.models import Bank, DepositAccount, FavouriteRecipient, RecipientLookupLimit
+from banking.models import DepositAccount, FavouriteRecipient, RecipientLookupLimit
+from core.models import Bank
 
 
 def mask_name(name: str) -> str:

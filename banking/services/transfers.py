@@ -18,7 +18,6 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.device import device_digest
 from accounts.models import DesignatedDevice
-from accounts.notify import notify_customer
 from audit.models import Action
 from audit.services import audit_record
 from banking.exceptions import (
@@ -35,13 +34,15 @@ from banking.exceptions import (
     TransferTextMismatch,
     WithdrawalAccountInvalid,
 )
-from banking.models import Bank, DepositAccount, Transfer
+from banking.models import DepositAccount, Transfer
 from banking.services.ledger import bank_fee_account, ledger_move
 from banking.services.recipients import mask_name, recipient_find, recipient_lookup
 from banking.templatetags.money import korean_number
 from certificates import challenges
 from certificates.exceptions import CertificateRefused
 from certificates.models import Certificate, Challenge
+from core.models import Bank
+from core.notify import notify_customer
 
 # Amounts are whole won (int); the day of the daily limit is the Asia/Seoul day.
 _KST = datetime.timezone(datetime.timedelta(hours=9), "KST")

@@ -25,10 +25,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from accounts.crypto import decrypt_field, encrypt_field
 from accounts.device import device_digest
 from accounts.models import Customer
-from accounts.notify import notify_customer
 from audit.models import Action
 from audit.services import audit_record
 from certificates import ca, vid
@@ -47,6 +45,8 @@ from certificates.challenges import (
 from certificates.exceptions import Refusal
 from certificates.models import Certificate, Challenge, CloudDevice, CloudKey
 from certificates.services.lifecycle import _notify, _record_certificate, ca_issue_for, certificate_renewal_complete
+from core.crypto import decrypt_field, encrypt_field
+from core.notify import notify_customer
 
 SALT_LENGTH = 16
 SECRET_LENGTH = 32

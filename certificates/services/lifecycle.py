@@ -12,7 +12,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.notify import notify_customer
 from audit.models import Action
 from audit.services import audit_record
 from certificates import ca, vid
@@ -29,6 +28,7 @@ from certificates.challenges import (
 )
 from certificates.exceptions import InvalidTransition, Refusal
 from certificates.models import Certificate, CertificateLoginLock, CertificateRegistration, Challenge, ExpiryNotice
+from core.notify import notify_customer
 
 S = Certificate.Status
 R = Certificate.RevocationReason

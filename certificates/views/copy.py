@@ -17,12 +17,12 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.qr import qr_svg
 from audit.services import client_ip
 from certificates import services
 from certificates.exceptions import CopyRefusal, CopyRefused
 from certificates.services.copy import COPY_COMMITMENT_BYTES, LOOKUP_STATE_KEY
 from certificates.views.common import _ensure_session
+from core.qr import qr_svg
 
 _EC_POINT_BYTES = 65
 

@@ -7,10 +7,11 @@ from django.core import mail
 
 from accounts import services
 from accounts.exceptions import IdentityLocked, IdentityMismatch, InvalidCredentials, LoginLocked
-from accounts.models import Customer, SmsMessage
+from accounts.models import Customer
 from audit.models import AuditEvent
 from banking.exceptions import AccountPinInvalid, AccountPinLocked
 from banking.models import DepositAccount
+from core.models import SmsMessage
 from tests.conftest import PASSWORD, PIN
 
 GENERIC = "아이디 또는 비밀번호가 올바르지 않습니다."

@@ -11,8 +11,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import services
 from accounts.exceptions import OtpCodeInvalid, OtpThrottled
-from accounts.qr import qr_svg
 from audit.models import AuditEvent
+from core.qr import qr_svg
 
 START = datetime.datetime(2026, 11, 22, 3, 0, 5, tzinfo=datetime.UTC)
 

@@ -1,4 +1,4 @@
-"""주민등록번호 rules (accounts.rrn) and how the number is stored (accounts.crypto)."""
+"""주민등록번호 rules (accounts.rrn) and how the number is stored (core.crypto)."""
 
 import datetime
 import hashlib
@@ -11,11 +11,12 @@ import time_machine
 from cryptography.exceptions import InvalidTag
 from django.core import mail
 
-from accounts import crypto
 from accounts import rrn as rrn_rules
-from accounts.models import RRN_PURPOSE, SmsMessage
+from accounts.models import RRN_PURPOSE
 from accounts.rrn import InvalidRRN
 from audit.models import AuditEvent
+from core import crypto
+from core.models import SmsMessage
 from tests.conftest import PASSWORD, PIN
 
 VALID = ["900101-1234568", "920315-2345674", "850720-1456782"]

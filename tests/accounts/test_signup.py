@@ -7,9 +7,10 @@ import time_machine
 from django.core import mail
 
 from accounts import rrn as rrn_rules
-from accounts.models import Customer, PhoneDevice, SmsMessage
+from accounts.models import Customer, PhoneDevice
 from audit.models import AuditEvent
 from banking.models import DepositAccount, LedgerEntry
+from core.models import SmsMessage
 from tests.conftest import PASSWORD, PIN
 
 # 12:00 in Seoul on 22 November 2026.

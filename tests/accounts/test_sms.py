@@ -8,10 +8,11 @@ from django.db import transaction
 
 from accounts import models as accounts_models
 from accounts.exceptions import SmsCodeExpired, SmsCodeInvalid, SmsCodeThrottled, SmsCooldown
-from accounts.models import PhoneDevice, SmsMessage
+from accounts.models import PhoneDevice
 from accounts.services import sms_code_send, sms_code_verify
-from accounts.sms import sms_send
 from audit.models import AuditEvent
+from core.models import SmsMessage
+from core.sms import sms_send
 
 START = datetime.datetime(2026, 11, 22, 3, 0, tzinfo=datetime.UTC)
 

@@ -173,7 +173,7 @@ def test_demo_pages_do_not_exist_outside_demo_mode_for_visitors(client, banks, s
 
 
 def test_demo_phone_shows_only_the_messages_of_the_phone_asked_for(client, make_customer, django_capture_on_commit_callbacks):
-    from accounts.sms import sms_send
+    from core.sms import sms_send
 
     with django_capture_on_commit_callbacks(execute=True):
         sms_send(phone="01012345678", body="for hong")

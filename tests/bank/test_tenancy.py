@@ -1,4 +1,4 @@
-"""Each bank is its own internet banking (bank.tenancy, accounts.decorators.customer_required)."""
+"""Each bank is its own internet banking (core.tenancy, accounts.decorators.customer_required)."""
 
 import pytest
 

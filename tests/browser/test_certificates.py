@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from accounts.models import SmsMessage
 from audit.models import AuditEvent
 from certificates.models import Certificate
 from certificates.services import certificate_status_change
+from core.models import SmsMessage
 from tests.browser.conftest import CSP_LISTENER, DEFAULT_TIMEOUT_MS, BrowserProblems
 from tests.certificates.test_interop import assert_logged_in, assert_vid_binds, pinksign_login, pinksign_open, pinksign_r
 from tests.conftest import PASSWORD, PIN

@@ -10,8 +10,8 @@ import pytest
 import time_machine
 from playwright.sync_api import expect
 
-from accounts.models import SmsMessage
 from certificates.models import Certificate, CertificateRegistration, CloudKey
+from core.models import SmsMessage
 from tests.browser.test_certificates import RRN, log_in_with_password, log_out, newest_sms_code
 from tests.conftest import PASSWORD, PIN
 

@@ -19,12 +19,12 @@ from cryptography import x509
 from django.core import mail
 from django.utils import timezone
 
-from accounts.models import SmsMessage
 from audit.models import Action, AuditEvent
 from certificates import ca, services
 from certificates.challenges import certificate_login, challenge_create, pin_verifier_for
 from certificates.exceptions import CertificateRefused, Refusal
 from certificates.models import Certificate, Challenge, CloudDevice, CloudKey
+from core.models import SmsMessage
 from tests.certificates.conftest import SESSION, b64, sign, spki
 from tests.conftest import PIN
 

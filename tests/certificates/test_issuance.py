@@ -12,11 +12,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.core import mail
 
-from accounts.models import SmsMessage
 from audit.models import AuditEvent
 from certificates import services, vid
 from certificates.exceptions import InvalidTransition
 from certificates.models import Certificate
+from core.models import SmsMessage
 from tests.certificates.conftest import b64, sign, spki
 from tests.conftest import PIN
 

@@ -9,12 +9,12 @@ import pytest
 import time_machine
 from django.core.management import call_command
 
-from accounts.models import SmsMessage
 from audit.models import AuditEvent
 from certificates import services
 from certificates.challenges import challenge_create
 from certificates.exceptions import CertificateRefused, InvalidTransition, Refusal
 from certificates.models import Certificate, Challenge, ExpiryNotice
+from core.models import SmsMessage
 from tests.certificates.conftest import SESSION, issue_for, sign, spki
 from tests.conftest import PASSWORD, PIN
 

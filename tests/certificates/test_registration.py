@@ -7,12 +7,12 @@ import re
 
 import pytest
 
-from accounts.models import SmsMessage
 from audit.models import AuditEvent
 from certificates import services
 from certificates.challenges import certificate_login, challenge_create, transfer_signature_verify
 from certificates.exceptions import CertificateRefused, Refusal
 from certificates.models import CertificateRegistration, Challenge
+from core.models import SmsMessage
 from tests.certificates.conftest import SESSION, b64, sign
 from tests.conftest import PASSWORD
 

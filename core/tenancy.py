@@ -5,12 +5,10 @@ slug as the `bank` keyword; this middleware turns it into `request.bank`
 (404 for an unknown slug) before the view runs, so views never look it up.
 """
 
-from django.conf import settings
 from django.http import Http404
 from django.utils.translation import gettext as _
 
-from bank.middleware import idle_seconds_left
-from banking.models import Bank
+from core.models import Bank
 
 
 class BankMiddleware:
@@ -30,13 +28,3 @@ class BankMiddleware:
         except Bank.DoesNotExist:
             raise Http404(_("없는 은행입니다.")) from None
         return None
-
-
-def bank_context(request):
-    bank = getattr(request, "bank", None)
-    context = {"bank": bank, "demo_mode": settings.CERTBANK_DEMO_MODE}
-    user = getattr(request, "user", None)
-    if bank is not None and user is not None and user.is_authenticated:
-        context["customer_here"] = user.bank_id == bank.id
-        context["idle_seconds_left"] = idle_seconds_left(request)
-    return context

@@ -3,7 +3,7 @@
 from django.core.mail import send_mail
 from django.db import transaction
 
-from accounts.sms import sms_send
+from core.sms import sms_send
 
 
 def notify_customer(*, customer, subject: str, body: str) -> None:

@@ -7,7 +7,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.module_loading import import_string
 
-from accounts.models import SmsMessage, mask_phone
+from core.models import SmsMessage
+from core.phone import mask_phone
 
 logger = logging.getLogger("certbank.sms")
 
