@@ -1,0 +1,154 @@
+"""The service boundary: one transaction per service call, and what must
+outlive a refusal written after the rest has rolled back.
+
+    @service
+    def account_pin_verify(*, account, pin, request=None) -> None:
+        account = hold(DepositAccount.objects.filter(pk=account.pk))[0]
+        if not pin_matches(account, pin):
+            raise AccountPinInvalid().keep(count_wrong_pin(account, request))
+
+A service runs inside `transaction.atomic()`, its own work in a savepoint.
+When it raises a DomainError, that savepoint rolls back (nothing the
+service did stays), then the writes the error kept (`DomainError.keep`: a
+strike counter, the refusal's audit row) are made in the same outer
+transaction, which commits, and the error is raised. A kept write may name
+a better error to raise (the strike that locks says "잠겼습니다").
+
+A service called by another service joins the caller's call: its refusal
+rolls back only its own savepoint and hands its kept writes to the
+outermost service, which makes them whether the caller lets the refusal go
+on or handles it. A service called inside some other transaction.atomic()
+(the staff console wraps its forms in one) makes its kept writes in that
+transaction: they last as long as it does.
+
+`hold(queryset)` locks the rows of a counter that guards a guessable secret
+(a PIN, a password) until the outermost call has made its kept writes, so
+that requests racing on one counter see every earlier failure before they
+try: on SQLite the outer transaction holds the database's write lock across
+the savepoint's rollback; on PostgreSQL the rolled-back savepoint would
+release the row lock, so hold() also takes a session-level advisory lock,
+released when the call ends.
+"""
+
+import functools
+import hashlib
+from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection, transaction
+
+from audit.services import audit_record
+from core.errors import DomainError, KeptWrite
+
+
+@dataclass
+class _Call:
+    # (the error a write was kept for, the write)
+    kept: list[tuple[DomainError, KeptWrite]] = field(default_factory=list)
+    advisory_keys: list[int] = field(default_factory=list)
+
+
+_CURRENT: ContextVar[_Call | None] = ContextVar("certbank_service_call", default=None)
+
+
+def service(function: Callable) -> Callable:
+    """Run `function` as a service (the module docstring)."""
+
+    @functools.wraps(function)
+    def boundary(*args, **kwargs):
+        call = _CURRENT.get()
+        if call is not None:
+            return _nested(call, function, args, kwargs)
+        return _outermost(function, args, kwargs)
+
+    boundary.is_service = True
+    return boundary
+
+
+def _take_kept(call: _Call, error: DomainError) -> None:
+    # Moved off the error, so that each write is made once however many
+    # boundaries the error passes on its way out.
+    call.kept.extend((error, write) for write in error.kept)
+    error.kept = []
+
+
+def _nested(call: _Call, function: Callable, args, kwargs) -> Any:
+    try:
+        with transaction.atomic():
+            return function(*args, **kwargs)
+    except DomainError as error:
+        _take_kept(call, error)
+        raise
+
+
+def _outermost(function: Callable, args, kwargs) -> Any:
+    call = _Call()
+    token = _CURRENT.set(call)
+    error: DomainError | None = None
+    try:
+        with transaction.atomic():
+            try:
+                with transaction.atomic():
+                    result = function(*args, **kwargs)
+            except DomainError as refused:
+                error = refused
+                _take_kept(call, refused)
+            # The service's own writes are gone if it refused; these stay.
+            replacement = None
+            for origin, write in call.kept:
+                better = write(origin)
+                if better is not None and origin is error:
+                    replacement = better
+    finally:
+        _CURRENT.reset(token)
+        _release_advisory_locks(call)
+    if error is not None:
+        raise replacement or error
+    return result
+
+
+def in_service() -> bool:
+    return _CURRENT.get() is not None
+
+
+def hold(queryset) -> list:
+    """SELECT ... FOR UPDATE the rows, held until the outermost service call
+    has made its kept writes (the module docstring). Call it before the
+    service writes anything."""
+    call = _CURRENT.get()
+    if call is None:
+        raise RuntimeError("hold() is for code running inside a @service")
+    if connection.vendor == "postgresql":
+        table = queryset.model._meta.db_table
+        keys = sorted({_advisory_key(table, pk) for pk in queryset.values_list("pk", flat=True)} - set(call.advisory_keys))
+        with connection.cursor() as cursor:
+            for key in keys:
+                cursor.execute("SELECT pg_advisory_lock(%s)", [key])
+                call.advisory_keys.append(key)
+    return list(queryset.select_for_update().order_by("pk"))
+
+
+def _advisory_key(table: str, pk) -> int:
+    digest = hashlib.sha256(f"certbank-hold:{table}:{pk}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def _release_advisory_locks(call: _Call) -> None:
+    if not call.advisory_keys:
+        return
+    with connection.cursor() as cursor:
+        for key in reversed(call.advisory_keys):
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+    call.advisory_keys.clear()
+
+
+def audited(**fields) -> KeptWrite:
+    """A kept write that records the refusal in the audit log:
+    `raise SomethingRefused().keep(audited(action=..., customer=..., ...))`."""
+
+    def write(error: DomainError) -> None:
+        audit_record(**fields)
+
+    return write
