@@ -1,32 +1,30 @@
-"""Domain exceptions of the customer side. Each carries the Korean message a
-customer sees; views show `exc.message` and never a stack trace."""
+"""Refusals of the customer side (core.errors.DomainError: a code, the Korean
+message a customer sees, a 4xx status)."""
 
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-
-class AccountsError(Exception):
-    message = _("요청을 처리할 수 없습니다.")
-
-    def __init__(self, message=None):
-        if message is not None:
-            self.message = message
-        super().__init__(str(self.message))
+from core.errors import DomainError, Throttled
 
 
-class LoginIdTaken(AccountsError):
+class LoginIdTaken(DomainError):
+    status = 409
     message = _("이미 사용 중인 아이디입니다. 다른 아이디를 입력해 주세요.")
 
 
-class AlreadyCustomer(AccountsError):
+class AlreadyCustomer(DomainError):
+    status = 409
     message = _("이미 이 은행의 고객입니다. 기존 아이디로 로그인해 주세요.")
 
 
-class SignupExpired(AccountsError):
+class SignupExpired(DomainError):
+    status = 410
     message = _("가입 신청 시간이 지났습니다. 처음부터 다시 진행해 주세요.")
 
 
-class InvalidCredentials(AccountsError):
+class InvalidCredentials(DomainError):
+    status = 403
+
     def __init__(self, remaining: int | None = None):
         self.remaining = remaining
         if remaining is None:
@@ -40,51 +38,62 @@ class InvalidCredentials(AccountsError):
         super().__init__(message)
 
 
-class LoginLocked(AccountsError):
+class LoginLocked(DomainError):
+    status = 403
     message = _(
         "비밀번호를 5회 연속 잘못 입력하여 로그인이 잠겼습니다. 본인확인 후 비밀번호를 재설정하거나 영업점에 문의해 주세요."
     )
 
 
-class SmsCodeInvalid(AccountsError):
+class SmsCodeInvalid(DomainError):
+    status = 403
     message = _("인증번호가 올바르지 않습니다.")
 
 
-class SmsCodeExpired(AccountsError):
+class SmsCodeExpired(DomainError):
+    status = 410
     message = _("인증번호가 만료되었거나 사용할 수 없습니다. 인증번호를 다시 받아 주세요.")
 
 
-class SmsCodeThrottled(AccountsError):
+class SmsCodeThrottled(DomainError):
+    status = 429
     message = _("인증번호를 여러 번 잘못 입력했습니다. 잠시 후 다시 시도해 주세요.")
 
 
-class SmsCooldown(AccountsError):
+class SmsCooldown(Throttled):
     def __init__(self, seconds: int):
         self.seconds = seconds
-        super().__init__(_("인증번호를 방금 보냈습니다. %(s)d초 후에 다시 요청해 주세요.") % {"s": seconds})
+        super().__init__(seconds, _("인증번호를 방금 보냈습니다. %(s)d초 후에 다시 요청해 주세요.") % {"s": seconds})
 
 
-class IdentityMismatch(AccountsError):
+class IdentityMismatch(DomainError):
+    status = 403
     message = _("입력하신 정보가 고객 정보와 일치하지 않습니다.")
 
 
-class IdentityLocked(AccountsError):
+class IdentityLocked(DomainError):
+    status = 403
     message = _("본인확인에 5회 연속 실패하여 잠겼습니다. 신분증을 지참하여 영업점을 방문해 주세요.")
 
 
-class OtpCodeInvalid(AccountsError):
+class OtpCodeInvalid(DomainError):
+    status = 403
     message = _("OTP 인증번호가 올바르지 않습니다. OTP 앱에 표시된 6자리 숫자를 입력해 주세요.")
 
 
-class OtpThrottled(AccountsError):
+class OtpThrottled(DomainError):
+    status = 429
     message = _("OTP 인증번호를 여러 번 잘못 입력했습니다. 잠시 후 다시 시도해 주세요.")
 
 
-class DeviceLimitReached(AccountsError):
+class DeviceLimitReached(DomainError):
+    status = 409
+
     def __init__(self, limit: int):
         self.limit = limit
         super().__init__(_("단말기는 %(n)d대까지 지정할 수 있습니다. 쓰지 않는 단말기를 먼저 해제해 주세요.") % {"n": limit})
 
 
-class DeviceAlreadyDesignated(AccountsError):
+class DeviceAlreadyDesignated(DomainError):
+    status = 409
     message = _("이 단말기는 이미 지정되어 있습니다.")

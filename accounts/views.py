@@ -19,7 +19,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts import services
 from accounts.decorators import customer_required, demo_only
 from accounts.device import device_digest
-from accounts.exceptions import AccountsError, SmsCodeInvalid
+from accounts.exceptions import SmsCodeInvalid
 from accounts.forms import (
     DeviceDesignateForm,
     LoginForm,
@@ -33,7 +33,7 @@ from accounts.models import Customer
 from audit.models import Action
 from audit.services import audit_record
 from bank.middleware import idle_seconds_left
-from banking.exceptions import BankingError
+from core.errors import DomainError
 from core.models import SmsMessage
 from core.phone import format_phone
 from core.qr import qr_svg
@@ -61,7 +61,7 @@ def login_view(request):
             customer = authenticate(
                 request, bank=request.bank, login_id=form.cleaned_data["login_id"], password=form.cleaned_data["password"]
             )
-        except AccountsError as exc:
+        except DomainError as exc:
             form.add_error(None, exc.message)
         else:
             if customer is not None:
@@ -96,7 +96,7 @@ def signup_view(request):
                 password=data["password1"],
                 request=request,
             )
-        except AccountsError as exc:
+        except DomainError as exc:
             form.add_error(None, exc.message)
         else:
             request.session[SIGNUP_SESSION_KEY] = customer.pk
@@ -121,7 +121,7 @@ def signup_verify_view(request):
         try:
             services.sms_code_send(customer=customer, reason="계좌개설", request=request)
             messages.success(request, _("인증번호를 다시 보냈습니다."))
-        except AccountsError as exc:
+        except DomainError as exc:
             messages.error(request, exc.message)
         return redirect("accounts:signup_verify", bank=request.bank.slug)
     if request.method == "POST":
@@ -131,7 +131,7 @@ def signup_verify_view(request):
                 account = services.customer_signup_complete(
                     customer=customer, code=form.cleaned_data["code"], pin=form.cleaned_data["pin1"], request=request
                 )
-            except (AccountsError, BankingError) as exc:
+            except DomainError as exc:
                 form.add_error("code" if isinstance(exc, SmsCodeInvalid) else None, exc.message)
             else:
                 del request.session[SIGNUP_SESSION_KEY]
@@ -154,7 +154,7 @@ def unlock_view(request):
                 pin=data["pin"],
                 request=request,
             )
-        except (AccountsError, BankingError) as exc:
+        except DomainError as exc:
             form.add_error(None, exc.message)
         else:
             request.session[UNLOCK_SESSION_KEY] = customer.pk
@@ -173,7 +173,7 @@ def unlock_verify_view(request):
             services.login_unlock_complete(
                 customer=customer, code=form.cleaned_data["code"], new_password=form.cleaned_data["password1"], request=request
             )
-        except AccountsError as exc:
+        except DomainError as exc:
             form.add_error(None, exc.message)
         else:
             del request.session[UNLOCK_SESSION_KEY]
@@ -192,7 +192,7 @@ def otp_view(request):
     if request.method == "POST" and form.is_valid():
         try:
             services.otp_enrolment_confirm(customer=request.user, code=form.cleaned_data["code"], request=request)
-        except AccountsError as exc:
+        except DomainError as exc:
             form.add_error("code", exc.message)
         else:
             messages.success(request, _("OTP를 등록했습니다. 이체 등 중요한 거래에 사용합니다."))
@@ -260,7 +260,7 @@ def devices_view(request):
         try:
             services.sms_code_send(customer=request.user, reason="단말기 지정", request=request)
             messages.success(request, _("인증번호를 보냈습니다."))
-        except AccountsError as exc:
+        except DomainError as exc:
             messages.error(request, exc.message)
         return redirect("accounts:devices", bank=request.bank.slug)
     if action == "designate" and form.is_valid():
@@ -272,7 +272,7 @@ def devices_view(request):
                 code=form.cleaned_data["code"],
                 request=request,
             )
-        except AccountsError as exc:
+        except DomainError as exc:
             form.add_error(None, exc.message)
         else:
             messages.success(request, _("이 단말기를 지정했습니다."))

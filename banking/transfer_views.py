@@ -23,14 +23,14 @@ from django.views.decorators.http import require_POST
 
 from accounts import services as account_services
 from accounts.decorators import customer_required
-from accounts.exceptions import AccountsError
 from banking import selectors, services
-from banking.exceptions import BankingError, RecipientLookupThrottled
+from banking.exceptions import RecipientLookupThrottled
 from banking.forms import RecipientLookupForm, TransferApprovalForm, TransferForm
 from banking.models import Transfer
 from banking.services import TransferDraft
 from certificates import evidence
 from certificates.exceptions import CertificateRefused
+from core.errors import DomainError
 from core.models import Bank
 
 DRAFT_KEY = "transfer_draft"
@@ -83,7 +83,7 @@ def transfer_form_view(request):
         )
         try:
             services.transfer_draft_check(customer=request.user, draft=draft, request=request)
-        except BankingError as exc:
+        except DomainError as exc:
             form.add_error(None, exc.message)
             if isinstance(exc, RecipientLookupThrottled):
                 status = 429
@@ -123,7 +123,7 @@ def transfer_recipient_view(request):
         response = _json_error(exc.message, status=429, code="throttled")
         response["Retry-After"] = str(exc.retry_after)
         return response
-    except BankingError as exc:
+    except DomainError as exc:
         return _json_error(exc.message, status=404, code="not_found")
     return JsonResponse(
         {"name": services.mask_name(account.owner.name), "bank": account.bank.name, "number": account.display_number}
@@ -150,7 +150,7 @@ def transfer_review_view(request):
         try:
             account_services.sms_code_send(customer=request.user, reason="이체 추가 인증", request=request)
             messages.success(request, _("인증번호를 보냈습니다."))
-        except AccountsError as exc:
+        except DomainError as exc:
             messages.error(request, exc.message)
         return redirect("banking:transfer_review", bank=request.bank.slug)
     # The 일시 on the text is when the customer reviews it.
@@ -162,7 +162,7 @@ def transfer_review_view(request):
         challenge = services.transfer_challenge_create(
             customer=request.user, bank=request.bank, session_key=request.session.session_key, draft=draft
         )
-    except BankingError as exc:
+    except DomainError as exc:
         messages.error(request, exc.message)
         return redirect("banking:transfer", bank=request.bank.slug)
     pending = dict(list((request.session.get(PENDING_KEY) or {}).items())[-(PENDING_KEEP - 1) :])
@@ -234,7 +234,7 @@ def transfer_sign_view(request):
         )
     except CertificateRefused as exc:
         return _json_error(exc.message, status=403, code=exc.reason.value)
-    except (BankingError, AccountsError) as exc:
+    except DomainError as exc:
         return _json_error(exc.message, status=403, code=type(exc).__name__)
     request.session.pop(DRAFT_KEY, None)
     url = reverse("banking:transfer_receipt", kwargs={"bank": request.bank.slug, "reference": record.reference})

@@ -1,7 +1,10 @@
-"""Why a certificate or a signature was refused. One reason, one message."""
+"""Why a certificate or a signature was refused. One reason, one message,
+one status (core.errors.DomainError)."""
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from core.errors import DomainError
 
 
 class Refusal(models.TextChoices):
@@ -58,16 +61,37 @@ class Refusal(models.TextChoices):
     BAD_CLOUD_KEY = "bad_cloud_key", _("금융인증서 키 정보가 올바르지 않습니다. 처음부터 다시 시도해 주세요.")
 
 
-class CertificateRefused(Exception):
-    def __init__(self, reason: Refusal, message: str | None = None):
+# HTTP status of the refusals that are not a 403 (a clear 4xx, never a 500).
+REFUSAL_STATUS = {
+    Refusal.MALFORMED_REQUEST: 400,
+    Refusal.BAD_PUBLIC_KEY: 400,
+    Refusal.BAD_RANDOM: 400,
+    Refusal.BAD_CLOUD_KEY: 400,
+    Refusal.WEAK_PIN: 400,
+    Refusal.ALREADY_REGISTERED: 409,
+    Refusal.ALREADY_RENEWED: 409,
+    Refusal.RENEWAL_TOO_EARLY: 409,
+    Refusal.DEVICE_LIMIT: 409,
+}
+
+
+class CertificateRefused(DomainError):
+    def __init__(self, reason: Refusal, message: str | None = None, *, status: int | None = None, retry_after=None):
         self.reason = reason
-        # A more specific message for this refusal (e.g. with the PIN error count).
-        self.message = message or reason.label
-        super().__init__(str(self.message))
+        # `message`: a more specific one for this refusal (e.g. with the PIN error count).
+        super().__init__(
+            message or reason.label,
+            code=reason.value,
+            status=status or REFUSAL_STATUS.get(reason, 403),
+            retry_after=retry_after,
+        )
 
 
-class InvalidTransition(Exception):
+class InvalidTransition(DomainError):
     """A certificate status change the state machine does not allow."""
+
+    status = 409
+    message = _("이 인증서는 지금 상태에서 그렇게 바꿀 수 없습니다.")
 
 
 class CopyRefusal(models.TextChoices):
@@ -132,9 +156,7 @@ COPY_REFUSAL_STATUS = {
 }
 
 
-class CopyRefused(Exception):
+class CopyRefused(DomainError):
     def __init__(self, reason: CopyRefusal):
         self.reason = reason
-        self.message = reason.label
-        self.status = COPY_REFUSAL_STATUS[reason]
-        super().__init__(str(reason.label))
+        super().__init__(reason.label, code=reason.value, status=COPY_REFUSAL_STATUS[reason])

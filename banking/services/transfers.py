@@ -21,7 +21,6 @@ from accounts.models import DesignatedDevice
 from audit.models import Action
 from audit.services import audit_record
 from banking.exceptions import (
-    BankingError,
     DailyLimitExceeded,
     EvidenceRequired,
     ExtraAuthRequired,
@@ -41,6 +40,7 @@ from banking.templatetags.money import korean_number
 from certificates import challenges
 from certificates.exceptions import CertificateRefused
 from certificates.models import Certificate, Challenge
+from core.errors import DomainError
 from core.models import Bank
 from core.notify import notify_customer
 
@@ -385,7 +385,6 @@ def transfer_signed(
     (STYLE.md).
     """
     # Imported here: accounts.services imports this module.
-    from accounts.exceptions import AccountsError
     from accounts.services import otp_verify, sms_code_verify
 
     error = None
@@ -462,7 +461,7 @@ def transfer_signed(
             )
         except CertificateRefused as exc:
             error = exc  # audited by the verifier
-        except (BankingError, AccountsError) as exc:
+        except DomainError as exc:
             error = exc
             audit_record(
                 action=Action.TRANSFER_REFUSED,

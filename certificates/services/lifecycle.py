@@ -46,7 +46,7 @@ def certificate_status_change(*, certificate: Certificate, to: str, reason: str 
     with transaction.atomic():
         locked = Certificate.objects.select_for_update().get(pk=certificate.pk)
         if to not in TRANSITIONS[locked.status]:
-            raise InvalidTransition(f"{locked.status} → {to}")
+            raise InvalidTransition()
         previous = locked.status
         now = timezone.now()
         locked.status = to
@@ -523,7 +523,7 @@ def certificate_unregister_at_bank(*, customer, bank, certificate: Certificate, 
             .first()
         )
         if registration is None:
-            raise InvalidTransition("not registered here by this customer")
+            raise InvalidTransition()
         registration.delete()
         audit_record(
             action=Action.CERTIFICATE_UNREGISTERED, customer=customer, bank=bank, request=request, serial=certificate.serial

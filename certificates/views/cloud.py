@@ -20,7 +20,6 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts import services as account_services
 from accounts.decorators import customer_required
-from accounts.exceptions import AccountsError
 from certificates import services
 from certificates.exceptions import CertificateRefused, Refusal
 from certificates.forms import SmsCodeForm
@@ -37,6 +36,7 @@ from certificates.views.common import (
     _refused,
     json_customer_required,
 )
+from core.errors import DomainError
 
 _SERIAL = re.compile(r"^[0-9a-f]{1,40}$")
 
@@ -245,7 +245,7 @@ def cloud_devices_view(request):
     if action == "send":
         try:
             account_services.sms_code_send(customer=customer, reason="금융인증서 이용기기 등록", request=request)
-        except AccountsError as exc:
+        except DomainError as exc:
             messages.error(request, exc.message)
         else:
             request.session[DEVICE_SMS_SESSION_KEY] = {"customer": customer.pk, "at": timezone.now().timestamp()}
@@ -266,7 +266,7 @@ def cloud_devices_view(request):
                     user_agent=request.headers.get("User-Agent", ""),
                     request=request,
                 )
-            except AccountsError as exc:
+            except DomainError as exc:
                 form.add_error("code", exc.message)
             except CertificateRefused as exc:
                 form.add_error(None, exc.message)

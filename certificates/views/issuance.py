@@ -10,8 +10,6 @@ from django.views.decorators.http import require_POST
 
 from accounts import services as account_services
 from accounts.decorators import customer_required
-from accounts.exceptions import AccountsError
-from banking.exceptions import BankingError
 from certificates import services
 from certificates.exceptions import CertificateRefused, Refusal
 from certificates.forms import IdentityVerificationForm, SmsCodeForm
@@ -28,6 +26,7 @@ from certificates.views.common import (
     _refused,
     json_customer_required,
 )
+from core.errors import DomainError
 
 # --- Issuance (발급) ------------------------------------------------------------------------------
 
@@ -51,7 +50,7 @@ def _verification_start(request, *, purpose: str, certificate=None, sms_reason: 
             )
             account_services.otp_verify(customer=request.user, code=data.get("otp", ""), request=request)
             account_services.sms_code_send(customer=request.user, reason=sms_reason, request=request)
-        except (AccountsError, BankingError) as exc:
+        except DomainError as exc:
             form.add_error(None, exc.message)
         else:
             request.session[ISSUE_SESSION_KEY] = {
@@ -77,7 +76,7 @@ def _verification_sms(request, *, purpose: str, back_url: str):
     if request.method == "POST" and form.is_valid():
         try:
             account_services.sms_code_verify(customer=request.user, code=form.cleaned_data["code"], request=request)
-        except AccountsError as exc:
+        except DomainError as exc:
             form.add_error("code", exc.message)
         else:
             state = {**state, "stage": "verified", "at": timezone.now().timestamp()}

@@ -11,7 +11,6 @@ from django.views.decorators.http import require_POST
 
 from accounts import services as account_services
 from accounts.decorators import customer_required
-from accounts.exceptions import AccountsError
 from certificates import selectors, services
 from certificates.exceptions import CertificateRefused, InvalidTransition, Refusal
 from certificates.forms import SmsCodeForm
@@ -24,6 +23,7 @@ from certificates.views.common import (
     _register_verified,
     json_customer_required,
 )
+from core.errors import DomainError
 
 # --- 타행/타기관 인증서 등록 -------------------------------------------------------------------------
 
@@ -37,7 +37,7 @@ def register_view(request):
         try:
             account_services.sms_code_send(customer=request.user, reason="타행/타기관 인증서 등록", request=request)
             messages.success(request, _("인증번호를 보냈습니다."))
-        except AccountsError as exc:
+        except DomainError as exc:
             messages.error(request, exc.message)
         return redirect("certificates:register", bank=request.bank.slug)
     if request.method == "POST":
@@ -45,7 +45,7 @@ def register_view(request):
         if form.is_valid():
             try:
                 account_services.sms_code_verify(customer=request.user, code=form.cleaned_data["code"], request=request)
-            except AccountsError as exc:
+            except DomainError as exc:
                 form.add_error("code", exc.message)
             else:
                 request.session[REGISTER_SESSION_KEY] = {

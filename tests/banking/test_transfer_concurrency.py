@@ -16,9 +16,10 @@ from django.db import connection
 from django.db.models import Sum
 
 from audit.models import AuditEvent
-from banking.exceptions import BankingError, DailyLimitExceeded, InsufficientFunds, TransferLimitExceeded
+from banking.exceptions import DailyLimitExceeded, InsufficientFunds, TransferLimitExceeded
 from banking.models import DepositAccount, LedgerEntry, Transfer
 from banking.services import bank_fee_account, transfer
+from core.errors import DomainError
 from tests.banking.conftest import rrn
 
 ACCOUNTS_PER_BANK = 4
@@ -142,7 +143,7 @@ def at_once(count: int, work) -> tuple[list, list, list]:
         try:
             barrier.wait()
             results.append(work(i))
-        except BankingError as exc:
+        except DomainError as exc:
             refusals.append(exc)
         except Exception as exc:  # reported by the caller
             errors.append(repr(exc))
