@@ -7,6 +7,7 @@ from accounts import services
 from accounts.models import Customer
 from bank.admin_site import ReadOnlyAdmin, staff_site
 from core.models import SmsMessage
+from flows import unlock
 
 
 @admin.register(Customer, site=staff_site)
@@ -48,7 +49,7 @@ class CustomerAdmin(admin.ModelAdmin):
     def unlock_logins(self, request, queryset):
         count = 0
         for customer in queryset:
-            services.staff_unlock(customer=customer, staff=request.user, request=request)
+            unlock.staff_unlock(customer=customer, staff=request.user, request=request)
             count += 1
         self.message_user(request, _("%(n)d명의 잠금을 해제했습니다.") % {"n": count}, messages.SUCCESS)
 

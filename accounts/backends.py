@@ -41,7 +41,7 @@ class StaffBackend(ModelBackend):
             return None
         user = Customer.objects.filter(username=username, is_staff=True, bank__isnull=True).first()
         if user is None or not user.is_active:
-            services._dummy_password_check(password)
+            services.password_check_dummy(password)
             return None
         if user.login_locked:
             return None

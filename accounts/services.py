@@ -1,17 +1,17 @@
-"""Customer rules: sign-up, password login and lockout, SMS codes, identity
-verification, OTP enrolment and unlocking.
+"""Customer rules: SMS codes, password login and lockout, OTP enrolment and
+checks, designated devices, staff edits. (Sign-up, identity verification and
+unlocking need banking and certificates too: they are flows, in flows/.)
 
 Failure counters (passwords, SMS codes, identity checks) are saved in their
 own short transaction and the error is raised after it commits, so a failed
 request cannot roll its own counter back (as django_otp.forms.clean_otp).
 """
 
-import datetime
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_otp.models import VerifyNotAllowed
@@ -19,30 +19,20 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.device import device_digest
 from accounts.exceptions import (
-    AlreadyCustomer,
     DeviceAlreadyDesignated,
     DeviceLimitReached,
-    IdentityLocked,
-    IdentityMismatch,
     InvalidCredentials,
-    LoginIdTaken,
     LoginLocked,
     OtpCodeInvalid,
     OtpThrottled,
-    SignupExpired,
     SmsCodeExpired,
     SmsCodeInvalid,
     SmsCodeThrottled,
     SmsCooldown,
 )
 from accounts.models import Customer, DesignatedDevice, PhoneDevice
-from accounts.rrn import RRN
 from audit.models import Action
 from audit.services import audit_record
-from banking import accountnumbers
-from banking.models import DepositAccount
-from banking.services import account_open, account_pin_verify, welcome_deposit
-from certificates.services import certificate_login_unlock
 from core.models import Bank
 from core.notify import notify_customer
 from core.sms import sms_send
@@ -107,126 +97,10 @@ def sms_code_verify(*, customer: Customer, code: str, request=None) -> None:
         raise error
 
 
-# --- Sign-up ---------------------------------------------------------------------
-
-
-def _stale_pending(bank: Bank) -> Q:
-    cutoff = timezone.now() - datetime.timedelta(seconds=settings.CERTBANK_SIGNUP_PENDING_SECONDS)
-    return Q(bank=bank, signup_completed_at__isnull=True, date_joined__lt=cutoff)
-
-
-def _application_abandon(customer: Customer) -> None:
-    """Free an unfinished application's login ID and RRN for a new application.
-
-    The row cannot be deleted: its audit rows point at it (on_delete=PROTECT)
-    and are kept. It keeps no RRN, and with no RRN index it can never be
-    completed (see customer_signup_complete).
-    """
-    PhoneDevice.objects.filter(user=customer).delete()
-    Customer.objects.filter(pk=customer.pk).update(
-        username=f"~{customer.pk}", login_id=f"~{customer.pk}", rrn_ciphertext="", rrn_index="", rrn_masked=""
-    )
-
-
-def customer_signup_start(
-    *,
-    bank: Bank,
-    name: str,
-    rrn: RRN,
-    phone: str,
-    email: str,
-    login_id: str,
-    password: str,
-    request=None,
-) -> Customer:
-    """Record an application (inactive until the phone is verified) and send the code."""
-    with transaction.atomic():
-        probe = Customer(bank=bank)
-        probe.set_rrn(rrn.digits)
-        # Abandoned applications older than the pending window free their ID.
-        stale = Customer.objects.filter(_stale_pending(bank)).filter(Q(login_id=login_id) | Q(rrn_index=probe.rrn_index))
-        for abandoned in stale:
-            _application_abandon(abandoned)
-        same_person = Customer.objects.filter(bank=bank, rrn_index=probe.rrn_index).first()
-        if same_person is not None:
-            if same_person.signup_completed_at is not None:
-                raise AlreadyCustomer()
-            _application_abandon(same_person)  # a fresh application replaces the unfinished one
-        if Customer.objects.filter(bank=bank, login_id=login_id).exists():
-            raise LoginIdTaken()
-        customer = Customer(
-            username=Customer.username_for(bank, login_id),
-            bank=bank,
-            login_id=login_id,
-            name=name,
-            phone=phone,
-            email=email,
-            is_active=False,
-        )
-        customer.set_rrn(rrn.digits)
-        customer.set_password(password)
-        customer.save()
-        audit_record(action=Action.SIGNUP_STARTED, customer=customer, bank=bank, request=request)
-        sms_code_send(customer=customer, reason="계좌개설", request=request)
-    return customer
-
-
-def customer_signup_complete(*, customer: Customer, code: str, pin: str, request=None) -> DepositAccount:
-    """Verify the phone, activate the customer and open the first account."""
-    if customer.signup_completed_at is not None:
-        raise AlreadyCustomer()
-    cutoff = timezone.now() - datetime.timedelta(seconds=settings.CERTBANK_SIGNUP_PENDING_SECONDS)
-    # An application replaced by a newer one has no RRN index (_application_abandon).
-    if not customer.rrn_index or customer.date_joined < cutoff:
-        raise SignupExpired()
-    sms_code_verify(customer=customer, code=code, request=request)
-    with transaction.atomic():
-        customer.is_active = True
-        customer.signup_completed_at = timezone.now()
-        customer.save(update_fields=["is_active", "signup_completed_at"])
-        account = account_open(bank=customer.bank, owner=customer, pin=pin, request=request)
-        if settings.CERTBANK_WELCOME_DEPOSIT > 0:
-            welcome_deposit(account=account, amount=settings.CERTBANK_WELCOME_DEPOSIT, request=request)
-        audit_record(action=Action.SIGNUP_COMPLETED, customer=customer, bank=customer.bank, request=request)
-        notify_customer(
-            customer=customer,
-            subject=_("가입을 환영합니다"),
-            body=_("%(name)s님, 가입을 환영합니다. 계좌번호 %(number)s")
-            % {
-                "name": customer.name,
-                "number": account.display_number,
-            },
-        )
-    return account
-
-
-def customer_create_verified(
-    *, bank: Bank, login_id: str, password: str, name: str, rrn: RRN, phone: str, email: str, pin: str, deposit: int
-) -> Customer:
-    """Create a finished customer directly (demo seeding and tests)."""
-    with transaction.atomic():
-        customer = Customer(
-            username=Customer.username_for(bank, login_id),
-            bank=bank,
-            login_id=login_id,
-            name=name,
-            phone=phone,
-            email=email,
-            signup_completed_at=timezone.now(),
-        )
-        customer.set_rrn(rrn.digits)
-        customer.set_password(password)
-        customer.save()
-        account = account_open(bank=bank, owner=customer, pin=pin)
-        if deposit:
-            welcome_deposit(account=account, amount=deposit)
-    return customer
-
-
 # --- Password login ----------------------------------------------------------------
 
 
-def _dummy_password_check(password: str) -> None:
+def password_check_dummy(password: str) -> None:
     # Same work for an unknown ID as for a known one: no timing oracle.
     make_password(password)
 
@@ -263,7 +137,7 @@ def password_login(*, bank: Bank, login_id: str, password: str, request=None) ->
         Customer.objects.select_related("bank").filter(bank=bank, login_id=login_id, signup_completed_at__isnull=False).first()
     )
     if customer is None or not customer.is_active:
-        _dummy_password_check(password)
+        password_check_dummy(password)
         audit_record(action=Action.LOGIN_FAILED, bank=bank, request=request, login_id=login_id[:20], known=False)
         raise InvalidCredentials()
     # SECURITY: a locked login is refused before the password is even checked,
@@ -278,93 +152,6 @@ def password_login(*, bank: Bank, login_id: str, password: str, request=None) ->
         raise InvalidCredentials(settings.CERTBANK_LOGIN_MAX_FAILURES - customer.failed_login_count)
     login_attempt_succeeded(customer=customer, request=request)
     return customer
-
-
-# --- Identity verification (본인확인) ---------------------------------------------------
-
-
-def identity_verify(*, customer: Customer, rrn: str, account_number: str, pin: str, request=None) -> DepositAccount:
-    """RRN matching the record plus one of the customer's accounts and its PIN.
-
-    The SMS code is the second step (sms_code_send / sms_code_verify).
-    """
-    if customer.identity_locked_at is not None:
-        raise IdentityLocked()
-    number = accountnumbers.normalise(account_number)
-    account = (
-        DepositAccount.objects.filter(owner=customer, bank=customer.bank, number=number).first()
-        if accountnumbers.is_valid(number)
-        else None
-    )
-    # SECURITY: one message for a wrong RRN or a foreign account, so the form
-    # does not tell an impostor which half was right.
-    if account is None or not customer.rrn_matches(rrn.replace("-", "").strip()):
-        _identity_failed(customer=customer, request=request)
-    account_pin_verify(account=account, pin=pin, request=request)
-    with transaction.atomic():
-        Customer.objects.filter(pk=customer.pk).update(identity_failed_count=0)
-        audit_record(action=Action.IDENTITY_VERIFIED, customer=customer, bank=customer.bank, request=request)
-    return account
-
-
-def _identity_failed(*, customer: Customer, request=None):
-    with transaction.atomic():
-        Customer.objects.filter(pk=customer.pk).update(identity_failed_count=F("identity_failed_count") + 1)
-        customer.refresh_from_db(fields=["identity_failed_count"])
-        locked = customer.identity_failed_count >= settings.CERTBANK_IDENTITY_MAX_FAILURES
-        if locked:
-            customer.identity_locked_at = timezone.now()
-            customer.save(update_fields=["identity_locked_at"])
-        audit_record(
-            action=Action.IDENTITY_FAILED,
-            customer=customer,
-            bank=customer.bank,
-            request=request,
-            failures=customer.identity_failed_count,
-        )
-    raise IdentityLocked() if locked else IdentityMismatch()
-
-
-# --- Unlocking a login / resetting the password ------------------------------------------
-
-
-def login_unlock_start(*, bank: Bank, login_id: str, rrn: str, account_number: str, pin: str, request=None) -> Customer:
-    customer = Customer.objects.filter(bank=bank, login_id=login_id, signup_completed_at__isnull=False).first()
-    if customer is None:
-        audit_record(action=Action.IDENTITY_FAILED, bank=bank, request=request, login_id=login_id[:20], known=False)
-        raise IdentityMismatch()
-    identity_verify(customer=customer, rrn=rrn, account_number=account_number, pin=pin, request=request)
-    sms_code_send(customer=customer, reason="비밀번호 재설정", request=request)
-    return customer
-
-
-def login_unlock_complete(*, customer: Customer, code: str, new_password: str, request=None) -> None:
-    sms_code_verify(customer=customer, code=code, request=request)
-    with transaction.atomic():
-        customer.set_password(new_password)
-        customer.failed_login_count = 0
-        customer.login_locked_at = None
-        customer.save(update_fields=["password", "failed_login_count", "login_locked_at"])
-        audit_record(action=Action.PASSWORD_RESET, customer=customer, bank=customer.bank, request=request)
-        audit_record(action=Action.LOGIN_UNLOCKED, customer=customer, bank=customer.bank, request=request)
-        # Identity verified: certificate logins locked at this bank open again too.
-        certificate_login_unlock(customer=customer, bank=customer.bank, request=request)
-        notify_customer(
-            customer=customer,
-            subject=_("비밀번호가 재설정되었습니다"),
-            body=_("인터넷뱅킹 비밀번호가 재설정되었습니다. 본인이 아니면 즉시 고객센터로 연락해 주세요."),
-        )
-
-
-def staff_unlock(*, customer: Customer, staff: Customer, request=None) -> None:
-    """Staff clear the login, identity and account-PIN locks of a customer."""
-    with transaction.atomic():
-        Customer.objects.filter(pk=customer.pk).update(
-            failed_login_count=0, login_locked_at=None, identity_failed_count=0, identity_locked_at=None
-        )
-        DepositAccount.objects.filter(owner=customer).update(pin_failed_count=0, pin_locked_at=None)
-        certificate_login_unlock(customer=customer, bank=customer.bank, actor=staff, request=request)
-        audit_record(action=Action.STAFF_UNLOCKED_LOGIN, customer=customer, bank=customer.bank, actor=staff, request=request)
 
 
 def staff_customer_update(*, customer: Customer, changed: list[str], staff: Customer, request=None) -> None:

@@ -37,6 +37,7 @@ from core.errors import DomainError
 from core.models import SmsMessage
 from core.phone import format_phone
 from core.qr import qr_svg
+from flows import signup, unlock
 
 SIGNUP_SESSION_KEY = "signup_customer"
 UNLOCK_SESSION_KEY = "unlock_customer"
@@ -86,7 +87,7 @@ def signup_view(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            customer = services.customer_signup_start(
+            customer = signup.customer_signup_start(
                 bank=request.bank,
                 name=data["name"],
                 rrn=data["rrn"],
@@ -128,7 +129,7 @@ def signup_verify_view(request):
         form = SignupVerifyForm(request.POST)
         if form.is_valid():
             try:
-                account = services.customer_signup_complete(
+                account = signup.customer_signup_complete(
                     customer=customer, code=form.cleaned_data["code"], pin=form.cleaned_data["pin1"], request=request
                 )
             except DomainError as exc:
@@ -146,7 +147,7 @@ def unlock_view(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            customer = services.login_unlock_start(
+            customer = unlock.login_unlock_start(
                 bank=request.bank,
                 login_id=data["login_id"],
                 rrn=data["rrn"],
@@ -170,7 +171,7 @@ def unlock_verify_view(request):
     form = NewPasswordForm(request.POST or None, customer=customer)
     if request.method == "POST" and form.is_valid():
         try:
-            services.login_unlock_complete(
+            unlock.login_unlock_complete(
                 customer=customer, code=form.cleaned_data["code"], new_password=form.cleaned_data["password1"], request=request
             )
         except DomainError as exc:

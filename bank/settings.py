@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "banking",
     "accounts",
     "certificates",
+    "flows",
 ]
 
 MIDDLEWARE = [

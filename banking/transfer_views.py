@@ -4,7 +4,7 @@ certificate window signs it → receipt (이체확인증) with downloadable evid
 The draft the customer entered lives in the session; each review page makes
 a new challenge whose bytes are that draft's review text, and remembers the
 draft under the challenge's token, so what is paid is what was shown and
-signed (banking.services.transfer_signed checks it again).
+signed (flows.transfers.transfer_signed checks it again).
 """
 
 import base64
@@ -32,6 +32,7 @@ from certificates import evidence
 from certificates.exceptions import CertificateRefused
 from core.errors import DomainError
 from core.models import Bank
+from flows import transfers
 
 DRAFT_KEY = "transfer_draft"
 PENDING_KEY = "transfer_pending"  # challenge token → the draft it shows
@@ -159,7 +160,7 @@ def transfer_review_view(request):
         request.session.save()
     try:
         from_account, to_account, fee = services.transfer_draft_resolve(customer=request.user, draft=draft)
-        challenge = services.transfer_challenge_create(
+        challenge = transfers.transfer_challenge_create(
             customer=request.user, bank=request.bank, session_key=request.session.session_key, draft=draft
         )
     except DomainError as exc:
@@ -219,7 +220,7 @@ def transfer_sign_view(request):
     if saved is None:
         return _json_error(_("이체 확인 화면이 만료되었습니다. 처음부터 다시 진행해 주세요."), status=403, code="no_draft")
     try:
-        record, _replayed = services.transfer_signed(
+        record, _replayed = transfers.transfer_signed(
             customer=request.user,
             bank=request.bank,
             draft=TransferDraft.from_session(saved),

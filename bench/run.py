@@ -81,8 +81,8 @@ def drop_database(name):
 
 def people():
     from accounts import rrn as rrn_rules
-    from accounts.services import customer_create_verified
-    from banking import demo
+    from flows import demo
+    from flows.signup import customer_create_verified
 
     banks = demo.seed_banks()
 

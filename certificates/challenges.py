@@ -170,7 +170,9 @@ def certificate_check(*, certificate_der: bytes, bank, request=None, now=None) -
     # Read from the database on every request: a revocation or suspension
     # takes effect at once, with no cache to lag behind.
     if record.status == Certificate.Status.REVOKED:
-        refuse(Refusal.REVOKED, bank=bank, request=request, serial=serial)
+        # A certificate renewed or reissued is not "lost": point at its successor.
+        superseded = record.revocation_reason == Certificate.RevocationReason.SUPERSEDED
+        refuse(Refusal.SUPERSEDED if superseded else Refusal.REVOKED, bank=bank, request=request, serial=serial)
     if record.status == Certificate.Status.SUSPENDED:
         refuse(Refusal.SUSPENDED, bank=bank, request=request, serial=serial)
     # SECURITY: a 금융인증서 locked by 5 wrong PINs is unusable everywhere until it

@@ -21,6 +21,10 @@ class Refusal(models.TextChoices):
     EXPIRED = "expired", _("만료된 인증서입니다. 인증서를 재발급 받아 주세요.")
     NOT_YET_VALID = "not_yet_valid", _("아직 유효기간이 시작되지 않은 인증서입니다.")
     REVOKED = "revoked", _("폐기된 인증서입니다. 인증서를 재발급 받아 주세요.")
+    SUPERSEDED = (
+        "superseded",
+        _("갱신 또는 재발급으로 새 인증서로 바뀐 인증서입니다. 새 인증서를 선택해 주세요."),
+    )
     SUSPENDED = "suspended", _("효력이 정지된 인증서입니다. 효력회복 후 이용해 주세요.")
     NOT_REGISTERED = "not_registered", _("이 인증서는 타행/타기관 인증서 등록 후 이용할 수 있습니다.")
     WEAK_KEY = "weak_key", _("보안 기준(RSA 2048비트 이상)에 맞지 않는 인증서입니다.")

@@ -3,8 +3,8 @@
 import pytest
 
 from accounts import rrn as rrn_rules
-from accounts.services import customer_create_verified
-from banking import demo
+from flows import demo
+from flows.signup import customer_create_verified
 
 PASSWORD = "Certbank!2026"
 PIN = "1234"

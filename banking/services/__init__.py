@@ -3,8 +3,8 @@
 - ledger: banks, deposit accounts, account PINs and `ledger_move`, the one
   way money moves between two accounts;
 - recipients: 수취인 조회 with its per-customer limit, and 자주 쓰는 계좌;
-- transfers: 계좌이체 — limits, OTP and extra-SMS rules, `transfer` and the
-  signed web flow `transfer_signed`.
+- transfers: 계좌이체 — limits, OTP and extra-SMS rules, `transfer` (the signed
+  web flow that calls it is flows.transfers.transfer_signed).
 """
 
 from banking.services.ledger import (  # noqa: F401
@@ -28,7 +28,6 @@ from banking.services.transfers import (  # noqa: F401
     TransferRequirements,
     device_is_designated,
     transfer,
-    transfer_challenge_create,
     transfer_draft_check,
     transfer_draft_resolve,
     transfer_fee,
@@ -36,7 +35,6 @@ from banking.services.transfers import (  # noqa: F401
     transfer_limits,
     transfer_preflight,
     transfer_requirements,
-    transfer_signed,
     transfer_text,
     transferred_today,
 )

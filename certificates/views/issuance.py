@@ -27,6 +27,7 @@ from certificates.views.common import (
     json_customer_required,
 )
 from core.errors import DomainError
+from flows import stepup
 
 # --- Issuance (발급) ------------------------------------------------------------------------------
 
@@ -41,7 +42,7 @@ def _verification_start(request, *, purpose: str, certificate=None, sms_reason: 
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            account_services.identity_verify(
+            stepup.identity_verify(
                 customer=request.user,
                 rrn=data["rrn"],
                 account_number=data["account_number"],

@@ -12,6 +12,7 @@ from audit.models import AuditEvent
 from banking.exceptions import AccountPinInvalid, AccountPinLocked
 from banking.models import DepositAccount
 from core.models import SmsMessage
+from flows import stepup, unlock
 from tests.conftest import PASSWORD, PIN
 
 GENERIC = "아이디 또는 비밀번호가 올바르지 않습니다."
@@ -350,9 +351,9 @@ def test_failure_counters_are_saved_although_the_service_raises(customer, accoun
     # Each counter is committed in its own block before the error leaves the
     # service; raising inside that block would roll the count back.
     with pytest.raises(IdentityMismatch):
-        services.identity_verify(customer=customer, rrn="920315-2345674", account_number=account.number, pin=PIN)
+        stepup.identity_verify(customer=customer, rrn="920315-2345674", account_number=account.number, pin=PIN)
     with pytest.raises(AccountPinInvalid):
-        services.identity_verify(customer=customer, rrn="900101-1234568", account_number=account.number, pin="9999")
+        stepup.identity_verify(customer=customer, rrn="900101-1234568", account_number=account.number, pin="9999")
     with pytest.raises(InvalidCredentials):
         services.password_login(bank=customer.bank, login_id="hong", password="wrong")
     fresh = Customer.objects.get(pk=customer.pk)
@@ -365,7 +366,7 @@ def test_identity_lock_is_checked_before_anything_else(customer, account):
     Customer.objects.filter(pk=customer.pk).update(identity_locked_at="2026-01-01T00:00:00Z")
     customer.refresh_from_db()
     with pytest.raises(IdentityLocked):
-        services.identity_verify(customer=customer, rrn="900101-1234568", account_number=account.number, pin=PIN)
+        stepup.identity_verify(customer=customer, rrn="900101-1234568", account_number=account.number, pin=PIN)
     assert DepositAccount.objects.get(pk=account.pk).pin_failed_count == 0
 
 
@@ -389,7 +390,7 @@ def test_staff_unlock_clears_every_lock_and_names_the_staff_member(locked_custom
     Customer.objects.filter(pk=locked_customer.pk).update(identity_failed_count=5, identity_locked_at="2026-01-01T00:00:00Z")
     DepositAccount.objects.filter(pk=account.pk).update(pin_failed_count=5, pin_locked_at="2026-01-01T00:00:00Z")
 
-    services.staff_unlock(customer=locked_customer, staff=staff_member)
+    unlock.staff_unlock(customer=locked_customer, staff=staff_member)
 
     locked_customer.refresh_from_db()
     account.refresh_from_db()
@@ -406,5 +407,5 @@ def test_staff_unlock_clears_every_lock_and_names_the_staff_member(locked_custom
 
 
 def test_customer_logs_in_again_after_staff_unlock(client, locked_customer, staff):
-    services.staff_unlock(customer=locked_customer, staff=staff[0])
+    unlock.staff_unlock(customer=locked_customer, staff=staff[0])
     assert login(client).status_code == 302

@@ -1,4 +1,4 @@
-"""Non-face-to-face sign-up (비대면 계좌개설): accounts.views.signup_* and accounts.services.customer_signup_*."""
+"""Non-face-to-face sign-up (비대면 계좌개설): accounts.views.signup_* and flows.signup.customer_signup_*."""
 
 import datetime
 

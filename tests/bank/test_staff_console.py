@@ -9,8 +9,8 @@ from django.test import Client
 
 from accounts.models import Customer
 from audit.models import AuditEvent
-from banking import demo
 from banking.models import DepositAccount, LedgerEntry
+from flows import demo
 from tests.conftest import PASSWORD
 
 

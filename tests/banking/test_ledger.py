@@ -10,8 +10,9 @@ from django.template import Context, Template
 from audit.models import AuditEvent
 from banking.exceptions import InsufficientFunds, InvalidAmount
 from banking.models import DepositAccount, LedgerEntry
+from banking.money import korean_number
 from banking.services import bank_internal_account, ledger_move
-from banking.templatetags.money import korean_number, won, won_amount, won_korean
+from banking.templatetags.money import won, won_amount, won_korean
 
 
 @pytest.fixture

@@ -6,7 +6,8 @@ from urllib.parse import urlencode
 import pytest
 
 from banking.models import Transfer
-from banking.services import TransferDraft, transfer, transfer_challenge_create, transfer_signed
+from banking.services import TransferDraft, transfer
+from flows.transfers import transfer_challenge_create, transfer_signed
 from tests.certificates.conftest import SESSION, sign
 
 CHANGELIST = "/staff/banking/transfer/"

@@ -221,7 +221,7 @@ def test_parallel_signed_transfers_cannot_pass_the_daily_sms_threshold_together(
     the extra SMS check due from 100,000원 a day: one pays, the others are
     asked for the SMS code (the check and the payment share one customer lock)."""
     from banking.exceptions import ExtraAuthRequired
-    from banking.services import transfer_challenge_create, transfer_signed
+    from flows.transfers import transfer_challenge_create, transfer_signed
     from tests.certificates.conftest import SESSION, sign
 
     settings.CERTBANK_TRANSFER_SMS_DAILY_THRESHOLD = 100_000
@@ -261,7 +261,7 @@ def test_parallel_signed_transfers_cannot_pass_the_daily_sms_threshold_together(
 def test_the_same_signed_challenge_submitted_at_once_pays_once(holder, make_customer):
     """A double click, or a replay racing the original: one transfer, one
     debit, and every request gets that same transfer back (none is refused)."""
-    from banking.services import transfer_challenge_create, transfer_signed
+    from flows.transfers import transfer_challenge_create, transfer_signed
     from tests.certificates.conftest import SESSION, sign
 
     to = make_customer(

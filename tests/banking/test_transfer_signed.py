@@ -1,4 +1,4 @@
-"""Signed transfers: banking.services.transfer_signed and the verifier
+"""Signed transfers: flows.transfers.transfer_signed and the verifier
 certificates.challenges.transfer_signature_verify."""
 
 import datetime
@@ -13,9 +13,10 @@ from accounts.models import DesignatedDevice
 from audit.models import AuditEvent
 from banking.exceptions import DailyLimitExceeded, ExtraAuthRequired, OtpRequired, TransferTextMismatch
 from banking.models import DepositAccount, Transfer
-from banking.services import TransferDraft, transfer_challenge_create, transfer_signed
+from banking.services import TransferDraft
 from certificates.exceptions import CertificateRefused, Refusal
 from certificates.models import Certificate, CertificateLoginLock, Challenge
+from flows.transfers import transfer_challenge_create, transfer_signed
 from tests.certificates.conftest import SESSION, issue_for, sign
 from tests.conftest import totp_now
 

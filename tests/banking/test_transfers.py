@@ -124,7 +124,7 @@ def test_transfer_without_evidence_or_an_explicit_unsigned_reason_is_refused(cus
 
 
 def test_each_bank_has_an_operating_and_a_fee_income_account_created_once(banks):
-    from banking import demo
+    from flows import demo
 
     for bank in banks.values():
         operating, fees = bank_internal_account(bank=bank), bank_fee_account(bank=bank)

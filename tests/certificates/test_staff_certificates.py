@@ -13,13 +13,13 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import Customer
 from audit.models import AuditEvent
-from banking import demo
 from certificates.apps import SECURITY_OFFICER_GROUP, STAFF_ROLES, TELLER_GROUP
 from certificates.challenges import certificate_check
 from certificates.exceptions import CertificateRefused, Refusal
 from certificates.models import Certificate, CertificateLoginLock
 from certificates.services import certificate_status_change
 from core.models import SmsMessage
+from flows import demo
 from tests.certificates.conftest import issue_for
 from tests.conftest import totp_now
 

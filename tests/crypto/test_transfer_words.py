@@ -1,9 +1,9 @@
 """static/js/ui/transfer.js: Korean amount words in the browser match the
-server's (banking.templatetags.money.korean_number), which the review text uses."""
+server's (banking.money.korean_number), which the review text uses."""
 
 import pytest
 
-from banking.templatetags.money import korean_number
+from banking.money import korean_number
 
 pytestmark = pytest.mark.browser
 

@@ -12,9 +12,9 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import rrn as rrn_rules
 from accounts.models import Customer
-from accounts.services import customer_create_verified
 from banking.services import bank_ensure
 from certificates.apps import SECURITY_OFFICER_GROUP, TELLER_GROUP
+from flows.signup import customer_create_verified
 
 BANKS = [
     dict(code="901", slug="nuri", name_ko="누리은행", name_en="Nuri Bank", colour="#1f4fd1", account_grouping="3-2-7-1"),

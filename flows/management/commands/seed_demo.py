@@ -3,8 +3,8 @@ import io
 import qrcode
 from django.core.management.base import BaseCommand
 
-from banking import demo
 from certificates import demo as certificate_demo
+from flows import demo
 
 
 class Command(BaseCommand):
