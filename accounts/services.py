@@ -7,7 +7,6 @@ own short transaction and the error is raised after it commits, so a failed
 request cannot roll its own counter back (as django_otp.forms.clean_otp).
 """
 
-
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import transaction

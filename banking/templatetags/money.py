@@ -7,6 +7,7 @@ from banking.money import korean_number
 
 register = template.Library()
 
+
 @register.filter
 def won(value) -> str:
     """1234567 → '1,234,567원'."""
