@@ -52,3 +52,26 @@ class SmsMessage(models.Model):
 
     def __str__(self):
         return f"{mask_phone(self.phone)} {self.created_at:%H:%M:%S}"
+
+
+class Throttle(models.Model):
+    """Failures counted for one key of one scope, with back-off (core.throttle).
+
+    A key is what the failures are charged to: a client network, a network
+    and a certificate, a customer's OTP. Kept in the database so that every
+    web worker sees the same count."""
+
+    scope = models.CharField(_("구분"), max_length=40)
+    key = models.CharField(_("대상"), max_length=200)
+    failures = models.PositiveIntegerField(_("연속 실패"), default=0)
+    last_failure_at = models.DateTimeField(_("마지막 실패 일시"))
+    blocked_until = models.DateTimeField(_("대기 종료 일시"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("실패 횟수 제한")
+        verbose_name_plural = _("실패 횟수 제한")
+        constraints = [models.UniqueConstraint(fields=["scope", "key"], name="throttle_once_per_scope_key")]
+        indexes = [models.Index(fields=["last_failure_at"])]
+
+    def __str__(self):
+        return f"{self.scope} {self.key}: {self.failures}"

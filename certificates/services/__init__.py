@@ -29,7 +29,6 @@ from certificates.services.cloud import (  # noqa: F401
 from certificates.services.copy import (  # noqa: F401
     CopyState,
     copy_cancel,
-    copy_client,
     copy_download,
     copy_join,
     copy_reveal,

@@ -51,7 +51,6 @@ and on opening sessions (per browser session and per client network).
 import datetime
 import hashlib
 import hmac
-import ipaddress
 import secrets
 from collections.abc import MutableMapping
 
@@ -70,8 +69,6 @@ from certificates.models import CopyClientCounter, CopySession
 MIN_CIPHERTEXT = 12 + 16
 LOOKUP_STATE_KEY = "certificate_copy_lookup"
 TOKEN_MAX = 64
-# The client key of requests without an address (never the case behind a web server).
-UNKNOWN_CLIENT = "unknown"
 
 
 class CopyState:
@@ -89,21 +86,6 @@ def copy_session_digest(session_key: str) -> str:
 def _same_session(digest: str, session_key: str) -> bool:
     # An empty digest (no sender joined yet) matches nobody.
     return bool(digest) and hmac.compare_digest(digest, copy_session_digest(session_key or ""))
-
-
-def copy_client(ip: str | None) -> str:
-    """The key a client network is counted under: an IPv4 address, or the /64
-    of an IPv6 address (one household or phone gets a whole /64, so counting
-    single IPv6 addresses would count nothing)."""
-    try:
-        address = ipaddress.ip_address(ip or "")
-    except ValueError:
-        return UNKNOWN_CLIENT
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            return str(address.ipv4_mapped)
-        return str(ipaddress.IPv6Network((address, 64), strict=False))
-    return str(address)
 
 
 def copy_sessions_purge(*, now: datetime.datetime | None = None) -> int:
@@ -157,7 +139,7 @@ def copy_session_open(*, bank, session_key: str, receiver_commitment: bytes, cli
     """The receiving device starts a copy: a token, a number and three minutes.
     It sends only a commitment to its public key; the key itself comes later
     (copy_reveal), after a sender has joined. `client` is the caller's
-    network (copy_client); None for callers that are not web requests."""
+    network (core.clients.client_network); None for callers that are not web requests."""
     if len(receiver_commitment) != COPY_COMMITMENT_BYTES:
         raise CopyRefused(CopyRefusal.BAD_COMMITMENT)
     now = timezone.now()
@@ -242,7 +224,7 @@ def copy_session_find(
     `lookup_state` is the caller's per-browser-session throttle record (the
     view passes a dict kept in the Django session); it is updated in place,
     also when the lookup fails. `client` is the caller's network
-    (copy_client), counted in the database so a fresh cookie does not reset it."""
+    (core.clients.client_network), counted in the database so a fresh cookie does not reset it."""
     now = timezone.now()
     # SECURITY: numbers are guessable in principle (10^8, a few live at a time):
     # after CERTBANK_COPY_LOOKUP_MAX_FAILURES wrong ones this browser waits, and

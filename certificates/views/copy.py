@@ -17,11 +17,11 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from audit.services import client_ip
 from certificates import services
 from certificates.exceptions import CopyRefusal, CopyRefused
 from certificates.services.copy import COPY_COMMITMENT_BYTES, LOOKUP_STATE_KEY
 from certificates.views.common import _ensure_session
+from core.clients import request_network
 from core.qr import qr_svg
 
 _EC_POINT_BYTES = 65
@@ -100,7 +100,7 @@ def copy_send_view(request):
 
 
 def _client(request) -> str:
-    return services.copy_client(client_ip(request))
+    return request_network(request)
 
 
 def _session_key(request) -> str:

@@ -629,22 +629,6 @@ def test_opening_copies_is_limited_per_network(banks, settings):
         open_copy(Client())
 
 
-@pytest.mark.parametrize(
-    ("ip", "client"),
-    [
-        ("192.0.2.7", "192.0.2.7"),
-        ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"),
-        ("2001:db8:1:2:ffff::1", "2001:db8:1:2::/64"),
-        ("::ffff:192.0.2.7", "192.0.2.7"),
-        (None, "unknown"),
-        ("", "unknown"),
-        ("not an address", "unknown"),
-    ],
-)
-def test_clients_are_counted_per_ipv4_address_or_ipv6_64(ip, client):
-    assert services.copy_client(ip) == client
-
-
 # --- Services directly ------------------------------------------------------------------------
 
 
