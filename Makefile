@@ -33,8 +33,12 @@ serve: $(STAMP)
 	DJANGO_DEBUG=false $(PY) manage.py collectstatic --noinput -v0
 	DJANGO_DEBUG=false $(VENV)/bin/gunicorn bank.wsgi --bind 127.0.0.1:8000 --workers 3 --access-logfile -
 
+# ruff, then the layer order (README.md "Architecture"): the import-linter contracts in
+# pyproject.toml are generated from tools/import_graph.py by tools/layers_contract.py.
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(PY) tools/layers_contract.py --check
+	$(VENV)/bin/lint-imports --no-cache --no-logo
 
 messages: $(STAMP)
 	$(PY) manage.py makemessages -l en --ignore=.venv --ignore=staticfiles --no-obsolete

@@ -23,30 +23,30 @@ class BankPasswordBackend(ModelBackend):
     def authenticate(self, request, bank=None, login_id=None, password=None, **kwargs):
         if bank is None or login_id is None or password is None:
             return None
-        return services.password_login(bank=bank, login_id=login_id, password=password, request=request)
+        customer = services.password_login(bank=bank, login_id=login_id, password=password, request=request)
+        # password_login already refuses inactive and unfinished sign-ups; get_user re-checks every request.
+        return customer if self.user_can_authenticate(customer) else None
 
     def user_can_authenticate(self, user):
         return super().user_can_authenticate(user) and user.signup_completed_at is not None
 
 
 class StaffBackend(ModelBackend):
-    """Username and password for staff accounts only, with the same lockout.
+    """Username and password for staff accounts only.
 
-    A right password is only the first factor: success is recorded by the
-    staff login form once the TOTP code is checked too (bank/admin_site.py).
+    A right password is only the first factor: the staff login form checks
+    the TOTP code too and counts any failure as one, with back-off per
+    network and name, never a lock (bank/admin_site.py).
     """
 
     def authenticate(self, request, username=None, password=None, **kwargs):
         if username is None or password is None:
             return None
         user = Customer.objects.filter(username=username, is_staff=True, bank__isnull=True).first()
-        if user is None or not user.is_active:
+        if user is None or not self.user_can_authenticate(user):
             services.password_check_dummy(password)
             return None
-        if user.login_locked:
-            return None
         if not user.check_password(password):
-            services.login_attempt_failed(customer=user, request=request)
             return None
         return user
 

@@ -4,7 +4,7 @@ message a customer sees, a 4xx status)."""
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from core.errors import DomainError, Throttled
+from core.errors import DomainError, Throttled, wait_text
 
 
 class LoginIdTaken(DomainError):
@@ -49,15 +49,39 @@ class SmsCodeInvalid(DomainError):
     status = 403
     message = _("인증번호가 올바르지 않습니다.")
 
+    def __init__(self, left: int | None = None):
+        self.left = left
+        message = None
+        if left is not None:
+            message = ngettext(
+                "인증번호가 올바르지 않습니다. %(n)d회 더 틀리면 이 인증번호는 쓸 수 없습니다.",
+                "인증번호가 올바르지 않습니다. %(n)d회 더 틀리면 이 인증번호는 쓸 수 없습니다.",
+                left,
+            ) % {"n": left}
+        super().__init__(message)
+
 
 class SmsCodeExpired(DomainError):
     status = 410
     message = _("인증번호가 만료되었거나 사용할 수 없습니다. 인증번호를 다시 받아 주세요.")
 
 
-class SmsCodeThrottled(DomainError):
-    status = 429
-    message = _("인증번호를 여러 번 잘못 입력했습니다. 잠시 후 다시 시도해 주세요.")
+class SmsCodeExhausted(DomainError):
+    """The code was mistyped CERTBANK_SMS_MAX_FAILURES times: it is gone."""
+
+    status = 403
+    message = _("인증번호를 5회 잘못 입력하여 이 인증번호는 더 쓸 수 없습니다. 인증번호를 다시 받아 주세요.")
+
+
+class SmsSendThrottled(Throttled):
+    @staticmethod
+    def message_for(seconds: int) -> str:
+        minutes = max(1, -(-seconds // 60))
+        return ngettext(
+            "인증번호를 여러 번 요청했습니다. %(n)d분 후에 다시 요청해 주세요.",
+            "인증번호를 여러 번 요청했습니다. %(n)d분 후에 다시 요청해 주세요.",
+            minutes,
+        ) % {"n": minutes}
 
 
 class SmsCooldown(Throttled):
@@ -80,10 +104,18 @@ class OtpCodeInvalid(DomainError):
     status = 403
     message = _("OTP 인증번호가 올바르지 않습니다. OTP 앱에 표시된 6자리 숫자를 입력해 주세요.")
 
+    def __init__(self, wait: int = 0):
+        self.wait = wait
+        message = None
+        if wait:
+            message = _("OTP 인증번호가 올바르지 않습니다. %(s)d초 후에 다시 입력해 주세요.") % {"s": wait}
+        super().__init__(message)
 
-class OtpThrottled(DomainError):
-    status = 429
-    message = _("OTP 인증번호를 여러 번 잘못 입력했습니다. 잠시 후 다시 시도해 주세요.")
+
+class OtpThrottled(Throttled):
+    @staticmethod
+    def message_for(seconds: int) -> str:
+        return _("OTP 인증번호를 여러 번 잘못 입력했습니다. %(s)d초 후에 다시 입력해 주세요.") % {"s": seconds}
 
 
 class DeviceLimitReached(DomainError):
@@ -97,3 +129,19 @@ class DeviceLimitReached(DomainError):
 class DeviceAlreadyDesignated(DomainError):
     status = 409
     message = _("이 단말기는 이미 지정되어 있습니다.")
+
+
+class VerificationRequired(DomainError):
+    """No finished, unused step-up verification for what was asked (accounts.verification)."""
+
+    code = "not_verified"
+    status = 403
+    message = _("본인확인을 먼저 완료해 주세요.")
+
+
+class IdentityThrottled(Throttled):
+    """Too many wrong 본인확인 from one network while logged out (flows.stepup)."""
+
+    @staticmethod
+    def message_for(seconds: int) -> str:
+        return _("본인확인 정보를 여러 번 잘못 입력했습니다. %(wait)s") % {"wait": wait_text(seconds)}

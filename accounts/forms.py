@@ -194,22 +194,9 @@ class SignupVerifyForm(forms.Form):
         return cleaned
 
 
-class UnlockForm(forms.Form):
-    login_id = forms.CharField(label=_("아이디"), max_length=20)
-    rrn = forms.CharField(
-        label=_("주민등록번호"), max_length=14, widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric"})
-    )
-    account_number = AccountNumberField()
-    pin = PinField(label=_("계좌 비밀번호"))
-
-    def clean_login_id(self):
-        return self.cleaned_data["login_id"].lower()
-
-
 class NewPasswordForm(forms.Form):
     error_messages = {"password_mismatch": _("비밀번호가 서로 다릅니다.")}
 
-    code = CodeField(label=_("SMS 인증번호"))
     password1 = forms.CharField(
         label=_("새 비밀번호"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
     )
@@ -240,4 +227,3 @@ class OtpConfirmForm(forms.Form):
 
 class DeviceDesignateForm(forms.Form):
     name = forms.CharField(label=_("단말기 이름"), max_length=40, required=False, help_text=_("예: 집 PC, 회사 노트북"))
-    code = CodeField(label=_("SMS 인증번호"))

@@ -93,15 +93,20 @@ class Customer(AbstractBaseUser, PermissionsMixin):
     def username_for(bank, login_id: str) -> str:
         return f"{bank.code}:{login_id}"
 
+    @staticmethod
+    def rrn_index_for(digits: str) -> str:
+        """The keyed digest an RRN is found by (across banks), never the RRN itself."""
+        return crypto.keyed_digest(digits, purpose=RRN_PURPOSE)
+
     def set_rrn(self, digits: str) -> None:
         self.rrn_ciphertext = crypto.encrypt_field(digits, purpose=RRN_PURPOSE)
-        self.rrn_index = crypto.keyed_digest(digits, purpose=RRN_PURPOSE)
+        self.rrn_index = self.rrn_index_for(digits)
         self.rrn_masked = mask(digits)
 
     def rrn_matches(self, digits: str) -> bool:
         if not self.rrn_index:
             return False
-        return crypto.digests_match(self.rrn_index, crypto.keyed_digest(digits, purpose=RRN_PURPOSE))
+        return crypto.digests_match(self.rrn_index, self.rrn_index_for(digits))
 
     def decrypted_rrn(self) -> str:
         """The plain RRN, for the rare flow that needs it (VID in certificates)."""
@@ -119,9 +124,11 @@ class Customer(AbstractBaseUser, PermissionsMixin):
 class PhoneDevice(ThrottlingMixin, CooldownMixin, SideChannelDevice):
     """The customer's mobile phone as a django-otp side-channel device.
 
-    A 6-digit code is sent by SMS; it expires, is single use, is compared in
-    constant time, and after CERTBANK_SMS_MAX_FAILURES wrong tries it is
-    discarded so that a new one must be requested.
+    A 6-digit code is sent by SMS; it expires, is single use and is compared
+    in constant time. Wrong codes are counted (`throttling_failure_count`)
+    and after CERTBANK_SMS_MAX_FAILURES the code is discarded, so that a new
+    one must be requested (accounts.services.sms_code_verify). There is no
+    wait between tries: a mistyped code followed by the right one passes.
     """
 
     number = models.CharField(_("휴대폰 번호"), max_length=11)
@@ -131,30 +138,17 @@ class PhoneDevice(ThrottlingMixin, CooldownMixin, SideChannelDevice):
         verbose_name_plural = _("휴대폰 인증 장치")
 
     def get_throttle_factor(self):
-        return settings.CERTBANK_SMS_THROTTLE_FACTOR
+        return 0  # the count discards the code; no exponential wait (django-otp's default)
 
     def get_cooldown_duration(self):
         return settings.CERTBANK_SMS_RESEND_COOLDOWN
 
-    def verify_token(self, token):
-        allowed, _info = self.verify_is_allowed()
-        if not allowed:
-            return False
-        now = timezone.now()
+    def code_usable(self, now) -> bool:
+        return bool(self.token) and self.valid_until is not None and now < self.valid_until
+
+    def code_matches(self, code: str) -> bool:
         # SECURITY: constant-time comparison; django-otp's base class uses ==.
-        if self.token and self.valid_until and now < self.valid_until and constant_time_compare(str(token), self.token):
-            self.token = None
-            self.valid_until = now
-            self.throttle_reset(commit=False)
-            self.cooldown_reset(commit=False)
-            self.save()
-            return True
-        self.throttle_increment(commit=False)
-        if self.throttling_failure_count >= settings.CERTBANK_SMS_MAX_FAILURES:
-            # SECURITY: a discarded code cannot be guessed any further.
-            self.token = None
-        self.save()
-        return False
+        return bool(self.token) and constant_time_compare(str(code), self.token)
 
 
 class DesignatedDevice(models.Model):
@@ -181,3 +175,57 @@ class DesignatedDevice(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class VerificationGrant(models.Model):
+    """A step-up verification (본인확인, OTP, SMS) for one purpose: a proof that
+    the service needing it consumes once (accounts.verification).
+
+    Who: the customer the verified identity is (for flows that start logged
+    out, found by the bank and the RRN the person typed), with the person's
+    keyed RRN digest. Each factor that passed has its time; the grant expires
+    after CERTBANK_VERIFICATION_MINUTES and is bound to the browser session
+    that made it. `consumed_at` is set by a conditional UPDATE in the same
+    transaction as the change the grant allowed.
+    """
+
+    class Purpose(models.TextChoices):
+        ISSUE = "issue", _("인증서 발급·재발급")
+        REVOKE = "revoke", _("인증서 폐기")
+        RESTORE = "restore", _("인증서 효력회복")
+        REGISTER = "register", _("타행/타기관 인증서 등록")
+        CLOUD_DEVICE = "cloud_device", _("금융인증서 이용기기 등록")
+        UNLOCK = "unlock", _("비밀번호 재설정·잠금 해제")
+        DESIGNATE = "designate", _("단말기 지정")
+
+    token = models.CharField(max_length=64, unique=True)
+    purpose = models.CharField(_("용도"), max_length=20, choices=Purpose.choices)
+    bank = models.ForeignKey("core.Bank", verbose_name=_("은행"), on_delete=models.PROTECT)
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("고객"), on_delete=models.PROTECT, related_name="verification_grants"
+    )
+    person_index = models.CharField(max_length=64, editable=False)
+    # SHA-256 of the browser session's key: a database reader learns no live session.
+    session_digest = models.CharField(max_length=64, editable=False)
+    # What the flow chose before verifying (certificate kind, reissue reason, serial).
+    detail = models.JSONField(_("내용"), default=dict, blank=True)
+    login_at = models.DateTimeField(_("로그인 세션"), null=True, blank=True)
+    identity_at = models.DateTimeField(_("본인확인(주민등록번호·계좌)"), null=True, blank=True)
+    account_pin_at = models.DateTimeField(_("계좌 비밀번호"), null=True, blank=True)
+    otp_at = models.DateTimeField(_("OTP"), null=True, blank=True)
+    sms_at = models.DateTimeField(_("휴대폰 인증"), null=True, blank=True)
+    created_at = models.DateTimeField(_("시작 일시"), default=timezone.now)
+    expires_at = models.DateTimeField(_("만료 일시"))
+    consumed_at = models.DateTimeField(_("사용 일시"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("본인확인 기록")
+        verbose_name_plural = _("본인확인 기록")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["expires_at"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(expires_at__gt=models.F("created_at")), name="grant_expires_after_start"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_purpose_display()} {self.token[:8]}…"

@@ -35,6 +35,11 @@ class RRN:
         return f"{self.digits[:6]}-{self.digits[6]}******"
 
 
+def digits(text: str) -> str:
+    """The number as typed, without the hyphen and spaces (not checked)."""
+    return "".join((text or "").replace("-", "").split())
+
+
 def check_digit(first_twelve: str) -> int:
     total = sum(int(d) * w for d, w in zip(first_twelve, WEIGHTS, strict=True))
     return (11 - total % 11) % 10

@@ -1,99 +1,121 @@
-"""Customer rules: SMS codes, password login and lockout, OTP enrolment and
-checks, designated devices, staff edits. (Sign-up, identity verification and
-unlocking need banking and certificates too: they are flows, in flows/.)
+"""Customer rules: SMS codes, password login and its lock, OTP, the staff
+console's login and edits. (Sign-up, 본인확인 and unlocking need banking too:
+they are flows, in flows/; step-up grants are accounts.verification.)
 
-Failure counters (passwords, SMS codes, identity checks) are saved in their
-own short transaction and the error is raised after it commits, so a failed
-request cannot roll its own counter back (as django_otp.forms.clean_otp).
+Every public function is a service (core.boundary): a refusal rolls back
+what the call did, and the counters it kept (wrong passwords, wrong codes)
+are written afterwards, so a failed request cannot roll its own count back.
+Counters that guard a guessable secret are held (core.boundary.hold) so
+that parallel guesses are each counted before the next is tried.
 """
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
-from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_otp.models import VerifyNotAllowed
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.device import device_digest
 from accounts.exceptions import (
-    DeviceAlreadyDesignated,
-    DeviceLimitReached,
     InvalidCredentials,
     LoginLocked,
     OtpCodeInvalid,
     OtpThrottled,
+    SmsCodeExhausted,
     SmsCodeExpired,
     SmsCodeInvalid,
-    SmsCodeThrottled,
     SmsCooldown,
+    SmsSendThrottled,
 )
-from accounts.models import Customer, DesignatedDevice, PhoneDevice
+from accounts.models import Customer, PhoneDevice
 from audit.models import Action
 from audit.services import audit_record
+from core.boundary import audited, hold, service
+from core.clients import request_network
+from core.errors import DomainError
 from core.models import Bank
 from core.notify import notify_customer
 from core.sms import sms_send
+from core.throttle import Policy, throttle_check, throttle_clear, throttle_failure, throttle_wait
 
 # --- SMS codes -----------------------------------------------------------------
 
 
+def _sms_send_policy() -> Policy:
+    # Codes a customer may ask for before each next one waits (a guesser gets
+    # CERTBANK_SMS_MAX_FAILURES tries per code, so this bounds the guesses an hour).
+    # Each code sent counts once it is sent: CERTBANK_SMS_SENDS_FREE go out, the next waits.
+    return Policy("sms_send", free=settings.CERTBANK_SMS_SENDS_FREE - 1, first_wait=300, max_wait=3600, forget_after=3600)
+
+
+@service
 def sms_code_send(*, customer: Customer, reason: str, request=None) -> None:
     """Send a fresh 6-digit code to the customer's registered phone."""
-    with transaction.atomic():
-        device, _created = PhoneDevice.objects.select_for_update().get_or_create(
-            user=customer, defaults={"name": "휴대폰", "number": customer.phone}
-        )
-        if device.number != customer.phone:
-            device.number = customer.phone
-        allowed, info = device.generate_is_allowed()
-        if not allowed:
-            wait = (info["next_generation_at"] - timezone.now()).total_seconds()
-            raise SmsCooldown(max(1, int(wait) + 1))
-        device.generate_token(valid_secs=settings.CERTBANK_SMS_CODE_VALID_SECONDS, commit=False)
-        device.throttle_reset(commit=False)
-        device.cooldown_set(commit=False)
-        device.save()
-        bank_name = customer.bank.name_ko if customer.bank_id else "Certbank"
-        minutes = settings.CERTBANK_SMS_CODE_VALID_SECONDS // 60
-        sms_send(
-            phone=device.number,
-            body=(
-                f"[{bank_name}] {reason} 인증번호 [{device.token}]를 {minutes}분 안에 입력해 주세요. "
-                "타인에게 절대 알려주지 마세요."
-            ),
-        )
-        audit_record(action=Action.SMS_SENT, customer=customer, bank=customer.bank, request=request, reason=reason)
+    device, _created = PhoneDevice.objects.get_or_create(user=customer, defaults={"name": "휴대폰", "number": customer.phone})
+    device = hold(PhoneDevice.objects.filter(pk=device.pk))[0]
+    if device.number != customer.phone:
+        device.number = customer.phone
+    allowed, info = device.generate_is_allowed()
+    if not allowed:
+        wait = (info["next_generation_at"] - timezone.now()).total_seconds()
+        raise SmsCooldown(max(1, int(wait) + 1))
+    throttle_check(_sms_send_policy(), str(customer.pk), error=SmsSendThrottled)
+    device.generate_token(valid_secs=settings.CERTBANK_SMS_CODE_VALID_SECONDS, commit=False)
+    device.throttle_reset(commit=False)
+    device.cooldown_set(commit=False)
+    device.save()
+    throttle_failure(_sms_send_policy(), str(customer.pk))
+    bank_name = customer.bank.name_ko if customer.bank_id else "Certbank"
+    minutes = settings.CERTBANK_SMS_CODE_VALID_SECONDS // 60
+    sms_send(
+        phone=device.number,
+        body=(
+            f"[{bank_name}] {reason} 인증번호 [{device.token}]를 {minutes}분 안에 입력해 주세요. 타인에게 절대 알려주지 마세요."
+        ),
+    )
+    audit_record(action=Action.SMS_SENT, customer=customer, bank=customer.bank, request=request, reason=reason)
 
 
+def _sms_wrong(device_pk: int, customer: Customer, request):
+    """The kept write of a wrong SMS code: count it; the last allowed one discards the code."""
+
+    def write(error: DomainError) -> DomainError:
+        PhoneDevice.objects.filter(pk=device_pk).update(throttling_failure_count=F("throttling_failure_count") + 1)
+        device = PhoneDevice.objects.get(pk=device_pk)
+        audit_record(
+            action=Action.SMS_FAILED,
+            customer=customer,
+            bank=customer.bank,
+            request=request,
+            failures=device.throttling_failure_count,
+        )
+        left = settings.CERTBANK_SMS_MAX_FAILURES - device.throttling_failure_count
+        if left <= 0:
+            # SECURITY: a discarded code cannot be guessed any further.
+            PhoneDevice.objects.filter(pk=device_pk).update(token=None)
+            return SmsCodeExhausted()
+        return SmsCodeInvalid(left=left)
+
+    return write
+
+
+@service
 def sms_code_verify(*, customer: Customer, code: str, request=None) -> None:
-    """Check an SMS code; raises on failure after saving the failure count.
+    """Check an SMS code: single use, within its 3 minutes, at most
+    CERTBANK_SMS_MAX_FAILURES wrong tries. No wait between tries.
 
-    The device row is locked, so two requests carrying the same code cannot
-    both be accepted and parallel guesses cannot pass the failure limit.
+    SECURITY: the device row is held, so two requests carrying the same code
+    cannot both pass and parallel guesses are each counted before the next.
     """
-    error = None
-    with transaction.atomic():
-        device = PhoneDevice.objects.select_for_update().filter(user=customer).first()
-        if device is None or not device.token or device.valid_until is None or device.valid_until <= timezone.now():
-            error = SmsCodeExpired()
-        else:
-            allowed, info = device.verify_is_allowed()
-            if not allowed and info and info.get("reason") == VerifyNotAllowed.N_FAILED_ATTEMPTS:
-                error = SmsCodeThrottled()
-            elif not device.verify_token(code.strip()):
-                audit_record(
-                    action=Action.SMS_FAILED,
-                    customer=customer,
-                    bank=customer.bank,
-                    request=request,
-                    failures=device.throttling_failure_count,
-                )
-                error = SmsCodeExpired() if device.token is None else SmsCodeInvalid()
-    # Raised after the commit: the failure count must survive the refusal.
-    if error is not None:
-        raise error
+    held = hold(PhoneDevice.objects.filter(user=customer))
+    now = timezone.now()
+    if not held or not held[0].code_usable(now):
+        raise SmsCodeExpired()  # not a guess: nothing counted
+    device = held[0]
+    if not device.code_matches(code.strip()):
+        raise SmsCodeInvalid().keep(_sms_wrong(device.pk, customer, request))
+    PhoneDevice.objects.filter(pk=device.pk).update(token=None, valid_until=now, throttling_failure_count=0)
+    throttle_clear(_sms_send_policy(), str(customer.pk))
 
 
 # --- Password login ----------------------------------------------------------------
@@ -104,11 +126,12 @@ def password_check_dummy(password: str) -> None:
     make_password(password)
 
 
-def login_attempt_failed(*, customer: Customer, request=None) -> None:
-    """Count one wrong password; the 5th in a row locks the login."""
-    with transaction.atomic():
-        Customer.objects.filter(pk=customer.pk).update(failed_login_count=F("failed_login_count") + 1)
-        customer.refresh_from_db(fields=["failed_login_count", "login_locked_at"])
+def _password_wrong(customer_pk: int, request):
+    """The kept write of a wrong password: count it; the 5th in a row locks the login."""
+
+    def write(error: DomainError) -> DomainError:
+        Customer.objects.filter(pk=customer_pk).update(failed_login_count=F("failed_login_count") + 1)
+        customer = Customer.objects.select_related("bank").get(pk=customer_pk)
         audit_record(
             action=Action.LOGIN_FAILED,
             customer=customer,
@@ -116,90 +139,148 @@ def login_attempt_failed(*, customer: Customer, request=None) -> None:
             request=request,
             failures=customer.failed_login_count,
         )
-        if customer.failed_login_count >= settings.CERTBANK_LOGIN_MAX_FAILURES and customer.login_locked_at is None:
-            customer.login_locked_at = timezone.now()
-            customer.save(update_fields=["login_locked_at"])
+        if customer.failed_login_count < settings.CERTBANK_LOGIN_MAX_FAILURES:
+            return InvalidCredentials(settings.CERTBANK_LOGIN_MAX_FAILURES - customer.failed_login_count)
+        if Customer.objects.filter(pk=customer_pk, login_locked_at__isnull=True).update(login_locked_at=timezone.now()):
             audit_record(action=Action.LOGIN_LOCKED, customer=customer, bank=customer.bank, request=request)
+        return LoginLocked()
+
+    return write
 
 
-def login_attempt_succeeded(*, customer: Customer, request=None) -> None:
-    with transaction.atomic():
-        if customer.failed_login_count:
-            Customer.objects.filter(pk=customer.pk).update(failed_login_count=0)
-            customer.failed_login_count = 0
-        audit_record(action=Action.LOGIN_SUCCEEDED, customer=customer, bank=customer.bank, request=request)
-
-
+@service
 def password_login(*, bank: Bank, login_id: str, password: str, request=None) -> Customer:
-    """Return the customer whose ID and password these are, or raise."""
-    customer = (
-        Customer.objects.select_related("bank").filter(bank=bank, login_id=login_id, signup_completed_at__isnull=False).first()
-    )
-    if customer is None or not customer.is_active:
+    """The customer whose ID and password these are, or a refusal.
+
+    Five wrong passwords in a row lock the login (the customer unlocks it by
+    본인확인, flows.unlock, or at the bank). SECURITY: the customer row is
+    held, so parallel guesses are each counted and none is tried after the
+    fifth; a locked login is refused before the password is even checked.
+    """
+    found = Customer.objects.filter(bank=bank, login_id=login_id, signup_completed_at__isnull=False).first()
+    if found is None or not found.is_active:
         password_check_dummy(password)
-        audit_record(action=Action.LOGIN_FAILED, bank=bank, request=request, login_id=login_id[:20], known=False)
-        raise InvalidCredentials()
-    # SECURITY: a locked login is refused before the password is even checked,
-    # so guessing cannot continue behind the lock.
+        raise InvalidCredentials().keep(
+            audited(action=Action.LOGIN_FAILED, bank=bank, request=request, login_id=login_id[:20], known=False)
+        )
+    customer = hold(Customer.objects.select_related("bank").filter(pk=found.pk))[0]
     if customer.login_locked:
-        audit_record(action=Action.LOGIN_FAILED, customer=customer, bank=bank, request=request, locked=True)
-        raise LoginLocked()
+        password_check_dummy(password)
+        raise LoginLocked().keep(audited(action=Action.LOGIN_FAILED, customer=customer, bank=bank, request=request, locked=True))
     if not customer.check_password(password):
-        login_attempt_failed(customer=customer, request=request)
-        if customer.login_locked:
-            raise LoginLocked()
-        raise InvalidCredentials(settings.CERTBANK_LOGIN_MAX_FAILURES - customer.failed_login_count)
-    login_attempt_succeeded(customer=customer, request=request)
+        raise InvalidCredentials().keep(_password_wrong(customer.pk, request))
+    if customer.failed_login_count:
+        Customer.objects.filter(pk=customer.pk).update(failed_login_count=0)
+        customer.failed_login_count = 0
+    audit_record(action=Action.LOGIN_SUCCEEDED, customer=customer, bank=customer.bank, request=request)
     return customer
 
 
+# --- The staff console's login ------------------------------------------------------
+
+
+def _staff_policies() -> tuple[Policy, Policy]:
+    # SECURITY: back-off, never a lock: staff usernames are easy to guess, and
+    # a lock anyone can trigger would shut the bank's own staff out. One
+    # network gets a few tries per name, and a few dozen in all, before waiting.
+    per_name = Policy("staff_login", free=5, first_wait=30, max_wait=900, forget_after=3600)
+    per_network = Policy("staff_login_network", free=20, first_wait=30, max_wait=900, forget_after=3600)
+    return per_name, per_network
+
+
+def _staff_keys(username: str, request) -> tuple[str, str]:
+    network = request_network(request)
+    return f"{network}|{username[:150]}", network
+
+
+def staff_login_wait(*, username: str, request=None) -> int:
+    """Seconds this network must wait before trying `username` again (0: it may)."""
+    per_name, per_network = _staff_policies()
+    name_key, network_key = _staff_keys(username, request)
+    return max(throttle_wait(per_name, name_key), throttle_wait(per_network, network_key))
+
+
+@service
+def staff_login_failed(*, username: str, user: Customer | None = None, request=None) -> int:
+    """Count a refused staff login (a wrong password or code: one answer for
+    both); returns the seconds the next try must wait."""
+    per_name, per_network = _staff_policies()
+    name_key, network_key = _staff_keys(username, request)
+    throttle_failure(per_name, name_key)
+    throttle_failure(per_network, network_key)
+    audit_record(action=Action.LOGIN_FAILED, customer=user, request=request, staff=True, known=user is not None)
+    return staff_login_wait(username=username, request=request)
+
+
+@service
+def staff_login_succeeded(*, user: Customer, request=None) -> None:
+    per_name, _per_network = _staff_policies()
+    throttle_clear(per_name, _staff_keys(user.username, request)[0])
+    audit_record(action=Action.LOGIN_SUCCEEDED, customer=user, request=request, staff=True)
+
+
+@service
 def staff_customer_update(*, customer: Customer, changed: list[str], staff: Customer, request=None) -> None:
     """Save a staff member's edit of a customer record, with an audit row.
 
     The phone number is a second factor, so a change also notifies the
     customer (on the old number too) as banks do.
     """
-    with transaction.atomic():
-        old_phone = Customer.objects.filter(pk=customer.pk).values_list("phone", flat=True).first()
-        customer.save()
-        audit_record(
-            action=Action.STAFF_EDITED_CUSTOMER,
-            customer=customer,
-            bank=customer.bank,
-            actor=staff,
-            request=request,
-            fields=sorted(changed),
+    old_phone = Customer.objects.filter(pk=customer.pk).values_list("phone", flat=True).first()
+    customer.save()
+    audit_record(
+        action=Action.STAFF_EDITED_CUSTOMER,
+        customer=customer,
+        bank=customer.bank,
+        actor=staff,
+        request=request,
+        fields=sorted(changed),
+    )
+    if "phone" in changed and old_phone:
+        PhoneDevice.objects.filter(user=customer).update(number=customer.phone, token=None)
+        sms_send(
+            phone=old_phone,
+            body=f"[{customer.bank.name_ko}] 등록된 휴대폰 번호가 변경되었습니다. 본인이 아니면 즉시 연락해 주세요.",
         )
-        if "phone" in changed and old_phone:
-            PhoneDevice.objects.filter(user=customer).update(number=customer.phone, token=None)
-            sms_send(
-                phone=old_phone,
-                body=f"[{customer.bank.name_ko}] 등록된 휴대폰 번호가 변경되었습니다. 본인이 아니면 즉시 연락해 주세요.",
-            )
 
 
-# --- OTP (TOTP) enrolment -----------------------------------------------------------------
+# --- OTP (TOTP) -----------------------------------------------------------------------
+
+
+def _otp_policy() -> Policy:
+    # A mistyped code and the right one at once pass; from the fourth wrong
+    # code in a row each try waits, 2 s, then 4, 8 ... up to 15 minutes.
+    return Policy("otp", free=3, first_wait=2, max_wait=900, forget_after=3600)
 
 
 def otp_device(*, customer: Customer) -> TOTPDevice | None:
     return TOTPDevice.objects.filter(user=customer, confirmed=True).first()
 
 
-def otp_verify(*, customer: Customer, code: str, request=None) -> None:
-    """Check the customer's OTP code (no-op for a customer without OTP).
+def _otp_wrong(customer: Customer, request, **detail):
+    def write(error: DomainError) -> DomainError:
+        throttle_failure(_otp_policy(), str(customer.pk))
+        audit_record(action=Action.OTP_FAILED, customer=customer, bank=customer.bank, request=request, **detail)
+        wait = throttle_wait(_otp_policy(), str(customer.pk))
+        return OtpCodeInvalid(wait=wait)
 
-    The device saves its own throttle and last-used step, outside any outer
-    transaction, so a wrong code still counts.
-    """
-    device = otp_device(customer=customer)
-    if device is None:
-        return
-    allowed, _info = device.verify_is_allowed()
-    if not allowed:
-        raise OtpThrottled()
+    return write
+
+
+def _otp_check(*, customer: Customer, device: TOTPDevice, code: str, request, **detail) -> None:
+    throttle_check(_otp_policy(), str(customer.pk), error=OtpThrottled)
     if not device.verify_token((code or "").strip()):
-        audit_record(action=Action.OTP_FAILED, customer=customer, bank=customer.bank, request=request)
-        raise OtpCodeInvalid()
+        raise OtpCodeInvalid().keep(_otp_wrong(customer, request, **detail))
+    throttle_clear(_otp_policy(), str(customer.pk))
+
+
+@service
+def otp_verify(*, customer: Customer, code: str, request=None) -> None:
+    """Check the customer's OTP code (nothing to check without an OTP).
+    django-otp refuses a code already used (its last time step is saved)."""
+    device = otp_device(customer=customer)
+    if device is not None:
+        _otp_check(customer=customer, device=device, code=code, request=request)
 
 
 def otp_enrolment_start(*, customer: Customer) -> TOTPDevice:
@@ -210,69 +291,28 @@ def otp_enrolment_start(*, customer: Customer) -> TOTPDevice:
     return device
 
 
+@service
 def otp_enrolment_confirm(*, customer: Customer, code: str, request=None) -> TOTPDevice:
     device = TOTPDevice.objects.filter(user=customer, confirmed=False).first()
     if device is None:
         raise OtpCodeInvalid()
-    allowed, _info = device.verify_is_allowed()
-    if not allowed:
-        raise OtpThrottled()
-    if not device.verify_token(code.strip()):
-        audit_record(action=Action.OTP_FAILED, customer=customer, bank=customer.bank, request=request, enrolment=True)
-        raise OtpCodeInvalid()
-    with transaction.atomic():
-        TOTPDevice.objects.filter(user=customer).exclude(pk=device.pk).delete()
-        device.confirmed = True
-        device.save(update_fields=["confirmed"])
-        audit_record(action=Action.OTP_ENROLLED, customer=customer, bank=customer.bank, request=request)
-        notify_customer(
-            customer=customer,
-            subject=_("OTP가 등록되었습니다"),
-            body=_("OTP가 등록되었습니다. 본인이 아니면 즉시 고객센터로 연락해 주세요."),
-        )
+    _otp_check(customer=customer, device=device, code=code, request=request, enrolment=True)
+    TOTPDevice.objects.filter(user=customer).exclude(pk=device.pk).delete()
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    audit_record(action=Action.OTP_ENROLLED, customer=customer, bank=customer.bank, request=request)
+    notify_customer(
+        customer=customer,
+        subject=_("OTP가 등록되었습니다"),
+        body=_("OTP가 등록되었습니다. 본인이 아니면 즉시 고객센터로 연락해 주세요."),
+    )
     return device
 
 
-# --- 단말기 지정 (designated devices) ----------------------------------------------------------
-
-
-def designated_devices(*, customer: Customer):
-    return DesignatedDevice.objects.filter(customer=customer)
-
-
-def device_designate(*, customer: Customer, device_token: str, name: str, code: str, request=None) -> DesignatedDevice:
-    """Designate this browser after the SMS code (at most CERTBANK_DESIGNATED_DEVICES_MAX)."""
-    digest = device_digest(device_token)
-    if DesignatedDevice.objects.filter(customer=customer, token_digest=digest).exists():
-        raise DeviceAlreadyDesignated()
-    limit = settings.CERTBANK_DESIGNATED_DEVICES_MAX
-    if DesignatedDevice.objects.filter(customer=customer).count() >= limit:
-        raise DeviceLimitReached(limit)
-    sms_code_verify(customer=customer, code=code, request=request)
-    with transaction.atomic():
-        # The customer row serialises two designations racing for the last slot.
-        Customer.objects.select_for_update().get(pk=customer.pk)
-        if DesignatedDevice.objects.filter(customer=customer).count() >= limit:
-            raise DeviceLimitReached(limit)
-        device, created = DesignatedDevice.objects.get_or_create(
-            customer=customer, token_digest=digest, defaults={"name": (name or "").strip()[:40] or _("이 단말기")}
-        )
-        if not created:
-            raise DeviceAlreadyDesignated()
-        audit_record(action=Action.DEVICE_DESIGNATED, customer=customer, bank=customer.bank, request=request, device=device.pk)
-        notify_customer(
-            customer=customer,
-            subject=_("단말기가 지정되었습니다"),
-            body=_("이체용 단말기 '%(name)s'이(가) 지정되었습니다. 본인이 아니면 즉시 은행에 신고하세요.")
-            % {"name": device.name},
-        )
-    return device
-
-
-def device_release(*, customer: Customer, pk: int, request=None) -> bool:
-    # SECURITY: scoped to the customer: another customer's device id does nothing.
-    with transaction.atomic():
-        deleted, _rows = DesignatedDevice.objects.filter(customer=customer, pk=pk).delete()
-        if deleted:
-            audit_record(action=Action.DEVICE_RELEASED, customer=customer, bank=customer.bank, request=request, device=pk)
-    return bool(deleted)
+def sms_code_valid_until(*, customer: Customer):
+    """When the customer's current SMS code stops working (for the step's
+    countdown), or None when there is no usable code."""
+    device = PhoneDevice.objects.filter(user=customer).only("token", "valid_until").first()
+    if device is None or not device.code_usable(timezone.now()):
+        return None
+    return device.valid_until

@@ -14,6 +14,7 @@ urlpatterns = [
     path("otp/", views.otp_view, name="otp"),
     path("session/extend/", views.session_extend_view, name="session_extend"),
     path("devices/", views.devices_view, name="devices"),
+    path("devices/designate/", views.device_designate_view, name="device_designate"),
     path("devices/<int:pk>/release/", views.device_release_view, name="device_release"),
     path("demo/phone/", views.demo_phone_view, name="demo_phone"),
     path("demo/otp/", views.demo_otp_view, name="demo_otp"),

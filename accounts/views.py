@@ -11,12 +11,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_POST
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts import services
+from accounts import designation, services
 from accounts.decorators import customer_required, demo_only
 from accounts.device import device_digest
 from accounts.exceptions import SmsCodeInvalid
@@ -27,9 +28,9 @@ from accounts.forms import (
     OtpConfirmForm,
     SignupForm,
     SignupVerifyForm,
-    UnlockForm,
 )
-from accounts.models import Customer
+from accounts.models import Customer, VerificationGrant
+from accounts.verification import grant_complete, grant_current
 from audit.models import Action
 from audit.services import audit_record
 from bank.middleware import idle_seconds_left
@@ -38,9 +39,10 @@ from core.models import SmsMessage
 from core.phone import format_phone
 from core.qr import qr_svg
 from flows import signup, unlock
+from flows.forms import IdentityStepForm
+from flows.views import StepUpView, grant_forget, grant_token
 
 SIGNUP_SESSION_KEY = "signup_customer"
-UNLOCK_SESSION_KEY = "unlock_customer"
 
 
 def _home(request):
@@ -141,46 +143,53 @@ def signup_verify_view(request):
     return render(request, "accounts/signup_verify.html", context)
 
 
-@sensitive_post_parameters("rrn", "pin")
-def unlock_view(request):
-    form = UnlockForm(request.POST or None)
+class UnlockStepUpView(StepUpView):
+    """비밀번호 재설정 · 로그인 잠금 해제, step 1: 본인확인 by login ID, RRN and an
+    account with its PIN, then SMS."""
+
+    purpose = VerificationGrant.Purpose.UNLOCK
+    title = gettext_lazy("비밀번호 재설정 · 로그인 잠금 해제")
+    lead = gettext_lazy("주민등록번호와 보유 계좌의 비밀번호로 본인을 확인한 뒤, 등록된 휴대폰으로 인증번호를 보내 드립니다.")
+    logged_out_mode = IdentityStepForm.MODE_LOGIN_ID
+
+    def next_url(self, grant):
+        return reverse("accounts:unlock_verify", kwargs={"bank": self.request.bank.slug})
+
+
+unlock_view = UnlockStepUpView.as_view()
+
+
+def _unlock_grant(request):
+    purpose = VerificationGrant.Purpose.UNLOCK
+    grant = grant_current(
+        token=grant_token(request, purpose), purpose=purpose, session_key=request.session.session_key or "", bank=request.bank
+    )
+    return grant if grant is not None and grant_complete(grant) else None
+
+
+@sensitive_post_parameters("password1", "password2")
+def unlock_verify_view(request):
+    """Step 2: the new password; the reset consumes the verification."""
+    grant = _unlock_grant(request)
+    if grant is None:
+        return redirect("accounts:unlock", bank=request.bank.slug)
+    form = NewPasswordForm(request.POST or None, customer=grant.customer)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
         try:
-            customer = unlock.login_unlock_start(
+            unlock.login_unlock_complete(
+                grant=grant.token,
                 bank=request.bank,
-                login_id=data["login_id"],
-                rrn=data["rrn"],
-                account_number=data["account_number"],
-                pin=data["pin"],
+                session_key=request.session.session_key or "",
+                new_password=form.cleaned_data["password1"],
                 request=request,
             )
         except DomainError as exc:
             form.add_error(None, exc.message)
         else:
-            request.session[UNLOCK_SESSION_KEY] = customer.pk
-            return redirect("accounts:unlock_verify", bank=request.bank.slug)
-    return render(request, "accounts/unlock.html", {"form": form})
-
-
-@sensitive_post_parameters("code", "password1", "password2")
-def unlock_verify_view(request):
-    customer = _pending(request, UNLOCK_SESSION_KEY)
-    if customer is None:
-        return redirect("accounts:unlock", bank=request.bank.slug)
-    form = NewPasswordForm(request.POST or None, customer=customer)
-    if request.method == "POST" and form.is_valid():
-        try:
-            unlock.login_unlock_complete(
-                customer=customer, code=form.cleaned_data["code"], new_password=form.cleaned_data["password1"], request=request
-            )
-        except DomainError as exc:
-            form.add_error(None, exc.message)
-        else:
-            del request.session[UNLOCK_SESSION_KEY]
+            grant_forget(request, VerificationGrant.Purpose.UNLOCK)
             messages.success(request, _("비밀번호를 재설정했습니다. 새 비밀번호로 로그인해 주세요."))
             return redirect("accounts:login", bank=request.bank.slug)
-    return render(request, "accounts/unlock_verify.html", {"form": form, "phone": customer.masked_phone})
+    return render(request, "accounts/unlock_verify.html", {"form": form})
 
 
 @customer_required
@@ -225,7 +234,7 @@ def demo_phone_view(request):
     """내 휴대폰 (demo): the SMS outbox for one phone number."""
     phone = "".join(ch for ch in request.GET.get("phone", "") if ch.isdigit())[:11]
     if not phone:
-        pending = _pending(request, SIGNUP_SESSION_KEY) or _pending(request, UNLOCK_SESSION_KEY)
+        pending = _pending(request, SIGNUP_SESSION_KEY) or _verifying_customer(request)
         if pending is not None:
             phone = pending.phone
         elif request.user.is_authenticated and request.user.phone:
@@ -251,43 +260,44 @@ def demo_otp_view(request):
     return render(request, "accounts/demo_otp.html", context)
 
 
+class DesignateStepUpView(StepUpView):
+    """단말기 지정 of this browser: the login and an SMS code (DESIGNATE); the
+    designation consumes the verification."""
+
+    purpose = VerificationGrant.Purpose.DESIGNATE
+    title = gettext_lazy("이 단말기 지정")
+    detail_form_class = DeviceDesignateForm
+
+    def done(self, grant):
+        request = self.request
+        designation.device_designate(
+            customer=request.user,
+            grant=grant.token,
+            session_key=request.session.session_key or "",
+            device_token=request.device_token,
+            name=grant.detail.get("name") or "",
+            request=request,
+        )
+        return _("이 단말기를 지정했습니다.")
+
+    def next_url(self, grant):
+        return reverse("accounts:devices", kwargs={"bank": self.request.bank.slug})
+
+
+device_designate_view = DesignateStepUpView.as_view()
+
+
 @customer_required
-@sensitive_post_parameters("code")
 def devices_view(request):
-    """단말기 지정: list, designate this browser (SMS code), release."""
-    form = DeviceDesignateForm(request.POST or None)
-    action = request.POST.get("action") if request.method == "POST" else None
-    if action == "send":
-        try:
-            services.sms_code_send(customer=request.user, reason="단말기 지정", request=request)
-            messages.success(request, _("인증번호를 보냈습니다."))
-        except DomainError as exc:
-            messages.error(request, exc.message)
-        return redirect("accounts:devices", bank=request.bank.slug)
-    if action == "designate" and form.is_valid():
-        try:
-            services.device_designate(
-                customer=request.user,
-                device_token=request.device_token,
-                name=form.cleaned_data["name"],
-                code=form.cleaned_data["code"],
-                request=request,
-            )
-        except DomainError as exc:
-            form.add_error(None, exc.message)
-        else:
-            messages.success(request, _("이 단말기를 지정했습니다."))
-            return redirect("accounts:devices", bank=request.bank.slug)
-    devices = list(services.designated_devices(customer=request.user))
+    """단말기 지정: the list, and where to designate this browser or release one."""
+    devices = list(designation.designated_devices(customer=request.user))
     here = device_digest(request.device_token)
     context = {
-        "form": form,
         "devices": devices,
         "this_designated": any(device.token_digest == here for device in devices),
         "this_digest": here,
         "limit": settings.CERTBANK_DESIGNATED_DEVICES_MAX,
         "sms_threshold": settings.CERTBANK_TRANSFER_SMS_DAILY_THRESHOLD,
-        "phone": request.user.masked_phone,
     }
     return render(request, "accounts/devices.html", context)
 
@@ -295,6 +305,18 @@ def devices_view(request):
 @require_POST
 @customer_required
 def device_release_view(request, pk):
-    if services.device_release(customer=request.user, pk=pk, request=request):
+    if designation.device_release(customer=request.user, pk=pk, request=request):
         messages.success(request, _("단말기 지정을 해제했습니다."))
     return redirect("accounts:devices", bank=request.bank.slug)
+
+
+def _verifying_customer(request):
+    """The person a verification in this session is for, logged out (the
+    demo phone shows their SMS): a password reset, an issuance, a registration."""
+    for purpose in VerificationGrant.Purpose.values:
+        grant = grant_current(
+            token=grant_token(request, purpose), purpose=purpose, session_key=request.session.session_key or "", bank=request.bank
+        )
+        if grant is not None:
+            return grant.customer
+    return None

@@ -44,8 +44,9 @@ class Action(models.TextChoices):
     CERTIFICATE_STATUS_CHANGED = "certificate_status_changed", _("인증서 상태 변경")
     CERTIFICATE_REFUSED = "certificate_refused", _("인증서·전자서명 거부")
     CERTIFICATE_LOGIN_SUCCEEDED = "certificate_login_succeeded", _("인증서 로그인 성공")
-    CERTIFICATE_LOGIN_LOCKED = "certificate_login_locked", _("인증서 로그인 잠금")
-    CERTIFICATE_LOGIN_UNLOCKED = "certificate_login_unlocked", _("인증서 로그인 잠금 해제")
+    CERTIFICATE_LOGIN_LOCKED = "certificate_login_locked", _("인증서 로그인 잠금")  # history only: nothing locks now
+    CERTIFICATE_LOGIN_UNLOCKED = "certificate_login_unlocked", _("인증서 로그인 잠금 해제")  # history only: nothing locks now
+    CERTIFICATE_LOGIN_ALERTED = "certificate_login_alerted", _("인증서 로그인 실패 반복 알림")
     CERTIFICATE_RENEWED = "certificate_renewed", _("인증서 갱신")
     CERTIFICATE_EXPIRY_NOTICE = "certificate_expiry_notice", _("인증서 만료 안내")
     CERTIFICATE_REGISTERED = "certificate_registered", _("타행/타기관 인증서 등록")
@@ -62,6 +63,8 @@ class Action(models.TextChoices):
     FAVOURITE_ADDED = "favourite_added", _("자주 쓰는 계좌 등록")
     FAVOURITE_REMOVED = "favourite_removed", _("자주 쓰는 계좌 삭제")
     RECIPIENT_LOOKUP_LOCKED = "recipient_lookup_locked", _("수취인 조회 제한")
+    VERIFICATION_STARTED = "verification_started", _("본인확인 시작")
+    VERIFICATION_USED = "verification_used", _("본인확인 사용")
     DEVICE_DESIGNATED = "device_designated", _("단말기 지정")
     DEVICE_RELEASED = "device_released", _("단말기 지정 해제")
     CERTIFICATE_COPY_OPENED = "certificate_copy_opened", _("인증서 복사 시작")

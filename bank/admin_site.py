@@ -7,6 +7,7 @@ from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import services
+from core.errors import wait_message
 
 
 class StaffLoginForm(OTPAdminAuthenticationForm):
@@ -18,15 +19,25 @@ class StaffLoginForm(OTPAdminAuthenticationForm):
     """
 
     def clean(self):
-        self.cleaned_data = super(OTPAdminAuthenticationForm, self).clean()
-        user = self.get_user()
+        username = self.cleaned_data.get("username") or ""
+        # SECURITY: back-off per network and name, never a lock (accounts.services):
+        # a wrong password and a wrong code are one failure with one answer.
+        wait = services.staff_login_wait(username=username, request=self.request)
+        if wait:
+            raise forms.ValidationError(wait_message(wait), code="throttled")
         try:
+            self.cleaned_data = super(OTPAdminAuthenticationForm, self).clean()
+            user = self.get_user()
             self.clean_otp(user)
         except forms.ValidationError:
-            if user is not None:
-                services.login_attempt_failed(customer=user, request=self.request)
+            wait = services.staff_login_failed(username=username, user=self.get_user(), request=self.request)
+            if wait:
+                raise forms.ValidationError(
+                    _("아이디, 비밀번호 또는 OTP 인증번호가 올바르지 않습니다. %(s)d초 후에 다시 시도해 주세요.") % {"s": wait},
+                    code="throttled",
+                ) from None
             raise self.get_invalid_login_error() from None
-        services.login_attempt_succeeded(customer=user, request=self.request)
+        services.staff_login_succeeded(user=user, request=self.request)
         return self.cleaned_data
 
     def _chosen_device(self, user):

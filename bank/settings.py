@@ -187,8 +187,10 @@ CERTBANK_PIN_MAX_FAILURES = 5
 CERTBANK_SMS_CODE_VALID_SECONDS = 180
 CERTBANK_SMS_RESEND_COOLDOWN = 30
 CERTBANK_SMS_MAX_FAILURES = 5
-# Exponential back-off between wrong SMS codes: 1, 2, 4 ... seconds times this.
-CERTBANK_SMS_THROTTLE_FACTOR = 1
+# SMS codes a customer may ask for within an hour before each next one waits (5 minutes, doubling to an hour).
+CERTBANK_SMS_SENDS_FREE = env_int("CERTBANK_SMS_SENDS_FREE", 10)
+# OTP (django-otp's own exponential throttle is off: core.throttle back-off instead).
+OTP_TOTP_THROTTLE_FACTOR = 0
 CERTBANK_IDENTITY_MAX_FAILURES = 5
 CERTBANK_WELCOME_DEPOSIT = env_int("CERTBANK_WELCOME_DEPOSIT", 1_000_000)
 CERTBANK_SIGNUP_PENDING_SECONDS = 30 * 60
@@ -221,11 +223,13 @@ CERTBANK_CHALLENGE_SECONDS = env_int("CERTBANK_CHALLENGE_SECONDS", 120)
 # PKCS#1 v1.5 is what NPKI tools and WebCrypto produce; PSS is ready for the
 # stronger profile (OWASP ASVS 5.0).
 CERTBANK_SIGNATURE_SCHEMES = ("pkcs1v15", "pss")
-CERTBANK_CERT_LOGIN_MAX_FAILURES = 5
+# Bad signatures for one certificate in a row (from anywhere) before its holder gets an SMS alert.
+CERTBANK_CERT_LOGIN_ALERT_AFTER = 5
 # The address written into certificates (OCSP, CA issuers, CRL, CPS).
 CERTBANK_PUBLIC_URL = env_str("CERTBANK_PUBLIC_URL", "http://127.0.0.1:8000")
 # Identity verification for certificate issuance stays good this long.
-CERTBANK_ISSUE_VERIFIED_SECONDS = 600
+# A step-up verification (본인확인 + SMS, OTP) is good for one use within this many minutes.
+CERTBANK_VERIFICATION_MINUTES = env_int("CERTBANK_VERIFICATION_MINUTES", 10)
 CERTBANK_CRL_VALIDITY_HOURS = env_int("CERTBANK_CRL_VALIDITY_HOURS", 24)  # CRL nextUpdate − thisUpdate (certificates/ca/)
 
 # 금융인증서 (cloud certificate): PBKDF2-HMAC-SHA256 rounds the browser runs on

@@ -21,3 +21,4 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-db.sqlite3")}  # noqa: F405
 # The PIN is 6 digits whatever the rounds; fewer rounds keep the cloud tests fast.
 CERTBANK_CLOUD_PIN_ITERATIONS = 1_000
+CERTBANK_SMS_SENDS_FREE = 1000  # tests send many codes to few customers; tests of the limit override it

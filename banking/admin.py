@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from bank.admin_site import ReadOnlyAdmin, staff_site
 from banking.models import DepositAccount, LedgerEntry, Transfer
-from certificates import challenges
+from certificates import verify
 from core.models import Bank
 
 # An account number as the bank prints it: digit groups joined by hyphens
@@ -178,7 +178,7 @@ class TransferAdmin(AccountNumberSearchMixin, ReadOnlyAdmin):
         """Checked again now, over the stored bytes, with the stored certificate."""
         if not obj.signed:
             return _("전자서명 없음")
-        scheme = challenges.signature_scheme(
+        scheme = verify.signature_scheme(
             certificate_der=bytes(obj.signer_certificate.der), signature=bytes(obj.signature), data=bytes(obj.signed_bytes)
         )
         if scheme is None:

@@ -9,10 +9,14 @@ from core.errors import DomainError, Throttled
 
 class AccountPinInvalid(DomainError):
     status = 403
+    message = _("계좌 비밀번호가 올바르지 않습니다.")
 
-    def __init__(self, remaining: int):
+    def __init__(self, remaining: int | None = None):
         self.remaining = remaining
-        super().__init__(_("계좌 비밀번호가 올바르지 않습니다. %(n)d회 더 틀리면 계좌 비밀번호가 잠깁니다.") % {"n": remaining})
+        message = None
+        if remaining is not None:
+            message = _("계좌 비밀번호가 올바르지 않습니다. %(n)d회 더 틀리면 계좌 비밀번호가 잠깁니다.") % {"n": remaining}
+        super().__init__(message)
 
 
 class AccountPinLocked(DomainError):
@@ -77,12 +81,12 @@ class DailyLimitExceeded(DomainError):
 
 
 class OtpRequired(DomainError):
-    status = 400
+    status = 403  # a second factor the transfer needs and did not carry
     message = _("이 금액을 이체하려면 OTP 인증번호를 입력해 주세요.")
 
 
 class ExtraAuthRequired(DomainError):
-    status = 400
+    status = 403
 
     def __init__(self, *, threshold: int):
         self.threshold = threshold

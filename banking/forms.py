@@ -1,8 +1,10 @@
 import datetime
 
 from django import forms
+from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
+from bank.http import Base64Field
 from banking import accountnumbers
 from banking.models import LedgerEntry
 
@@ -201,8 +203,8 @@ class TransferForm(forms.Form):
 class TransferApprovalForm(forms.Form):
     """The signed request: the challenge, the certificate and signature (base64), codes."""
 
-    challenge = forms.CharField(max_length=64)
-    certificate = forms.CharField(max_length=8192 * 4 // 3 + 4)
-    signature = forms.CharField(max_length=1024 * 4 // 3 + 4)
+    challenge = forms.CharField(max_length=64, validators=[RegexValidator(r"^[A-Za-z0-9_-]+\Z")])
+    certificate = Base64Field(max_bytes=8192)
+    signature = Base64Field(max_bytes=1024)
     otp_code = forms.CharField(max_length=6, required=False)
     sms_code = forms.CharField(max_length=6, required=False)

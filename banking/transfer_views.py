@@ -8,8 +8,6 @@ signed (flows.transfers.transfer_signed checks it again).
 """
 
 import base64
-import binascii
-from functools import wraps
 
 from django.conf import settings
 from django.contrib import messages
@@ -23,13 +21,13 @@ from django.views.decorators.http import require_POST
 
 from accounts import services as account_services
 from accounts.decorators import customer_required
+from bank.http import json_endpoint, json_error, json_login_required
 from banking import selectors, services
 from banking.exceptions import RecipientLookupThrottled
 from banking.forms import RecipientLookupForm, TransferApprovalForm, TransferForm
 from banking.models import Transfer
 from banking.services import TransferDraft
 from certificates import evidence
-from certificates.exceptions import CertificateRefused
 from core.errors import DomainError
 from core.models import Bank
 from flows import transfers
@@ -37,23 +35,6 @@ from flows import transfers
 DRAFT_KEY = "transfer_draft"
 PENDING_KEY = "transfer_pending"  # challenge token → the draft it shows
 PENDING_KEEP = 5
-
-
-def _json_error(message, status=400, code=""):
-    return JsonResponse({"error": str(message), "code": code}, status=status)
-
-
-def _customer_json(view):
-    """customer_required for fetch() endpoints: a JSON 401 instead of a redirect."""
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        user = request.user
-        if user.is_authenticated and request.bank is not None and user.bank_id == request.bank.id:
-            return view(request, *args, **kwargs)
-        return _json_error(_("로그인이 필요합니다. 다시 로그인해 주세요."), status=401)
-
-    return wrapper
 
 
 def _form(request, data=None, initial=None):
@@ -108,24 +89,24 @@ def transfer_form_view(request):
 
 
 @require_POST
-@_customer_json
+@json_login_required
 def transfer_recipient_view(request):
     """수취인 조회 from the form: the masked name of the receiving account."""
     form = RecipientLookupForm(request.POST)
     # SECURITY: the shape first (3 digits, account-number digits): a crafted
     # value (a NUL byte, letters) is a 400 and never reaches a query.
     if not form.is_valid():
-        return _json_error(form.first_error(), code="malformed")
+        return json_error(form.first_error(), status=400, code="malformed")
     try:
         account = services.recipient_find(
             customer=request.user, bank_code=form.cleaned_data["bank"], number=form.cleaned_data["number"], request=request
         )
     except RecipientLookupThrottled as exc:
-        response = _json_error(exc.message, status=429, code="throttled")
+        response = json_error(exc.message, status=429, code="throttled")
         response["Retry-After"] = str(exc.retry_after)
         return response
     except DomainError as exc:
-        return _json_error(exc.message, status=404, code="not_found")
+        return json_error(exc.message, status=404, code="not_found")
     return JsonResponse(
         {"name": services.mask_name(account.owner.name), "bank": account.bank.name, "number": account.display_number}
     )
@@ -191,55 +172,32 @@ def transfer_review_view(request):
     return render(request, "banking/transfer_review.html", context)
 
 
-def _b64(value: str, limit: int) -> bytes:
-    if not value or len(value) > limit * 4 // 3 + 4:
-        raise ValueError("size")
-    try:
-        return base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        raise ValueError("base64") from None
-
-
-@require_POST
-@_customer_json
+@json_login_required
 @sensitive_post_parameters("otp_code", "sms_code")
-def transfer_sign_view(request):
+@json_endpoint(TransferApprovalForm)
+def transfer_sign_view(request, data):
     """Step 3 (from the certificate window): pay, once, what was signed."""
-    form = TransferApprovalForm(request.POST)
-    if not form.is_valid():
-        return _json_error(_("요청 형식이 올바르지 않습니다. 페이지를 새로 고친 뒤 다시 시도해 주세요."), code="malformed")
-    data = form.cleaned_data
-    try:
-        certificate = _b64(data["certificate"], 8192)
-        signature = _b64(data["signature"], 1024)
-    except ValueError:
-        return _json_error(_("요청 형식이 올바르지 않습니다. 페이지를 새로 고친 뒤 다시 시도해 주세요."), code="malformed")
     saved = (request.session.get(PENDING_KEY) or {}).get(data["challenge"])
     # SECURITY: the draft paid is the one this session reviewed under this
     # challenge; a token from anywhere else has no draft here.
     if saved is None:
-        return _json_error(_("이체 확인 화면이 만료되었습니다. 처음부터 다시 진행해 주세요."), status=403, code="no_draft")
-    try:
-        record, _replayed = transfers.transfer_signed(
-            customer=request.user,
-            bank=request.bank,
-            draft=TransferDraft.from_session(saved),
-            session_key=request.session.session_key or "",
-            token=data["challenge"],
-            certificate_der=certificate,
-            signature=signature,
-            otp_code=data["otp_code"],
-            sms_code=data["sms_code"],
-            device_token=getattr(request, "device_token", ""),
-            request=request,
-        )
-    except CertificateRefused as exc:
-        return _json_error(exc.message, status=403, code=exc.reason.value)
-    except DomainError as exc:
-        return _json_error(exc.message, status=403, code=type(exc).__name__)
+        return json_error(_("이체 확인 화면이 만료되었습니다. 처음부터 다시 진행해 주세요."), status=403, code="no_draft")
+    record, _replayed = transfers.transfer_signed(
+        customer=request.user,
+        bank=request.bank,
+        draft=TransferDraft.from_session(saved),
+        session_key=request.session.session_key or "",
+        token=data["challenge"],
+        certificate_der=data["certificate"],
+        signature=data["signature"],
+        otp_code=data["otp_code"],
+        sms_code=data["sms_code"],
+        device_token=getattr(request, "device_token", ""),
+        request=request,
+    )
     request.session.pop(DRAFT_KEY, None)
     url = reverse("banking:transfer_receipt", kwargs={"bank": request.bank.slug, "reference": record.reference})
-    return JsonResponse({"redirect": url, "reference": str(record.reference)})
+    return {"redirect": url, "reference": str(record.reference)}
 
 
 def _own_transfer(request, reference) -> Transfer:

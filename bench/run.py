@@ -110,9 +110,10 @@ def bench_cloud(make):
     from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
     from certificates import services
-    from certificates.challenges import challenge_create, pin_is_one_of, pin_verifier_for
+    from certificates.challenges import challenge_create
     from certificates.client import cloud as client
     from certificates.models import Challenge
+    from certificates.verify import pin_is_one_of, pin_verifier_for
 
     print("금융인증서 (server)")
     setup = services.cloud_setup_new()

@@ -1,6 +1,6 @@
 """Certificates in the staff console (/staff/).
 
-Rows are never edited by hand: every status change and every unlock goes
+Rows are never edited by hand: every status change goes
 through certificates.services with actor=request.user, which writes the
 audit row naming the staff member. Who may do what is a Django permission
 (Certificate.Meta.permissions), granted through the groups of
@@ -24,7 +24,7 @@ from bank.admin_site import ReadOnlyAdmin, staff_site
 from certificates import services
 from certificates.exceptions import InvalidTransition
 from certificates.inspect import certificate_inspect
-from certificates.models import Certificate, CertificateLoginLock, CertificateRegistration, CloudDevice, CloudKey
+from certificates.models import Certificate, CertificateRegistration, CloudDevice, CloudKey
 
 S = Certificate.Status
 R = Certificate.RevocationReason
@@ -109,30 +109,6 @@ class CloudKeyInline(admin.TabularInline):
         return False
 
 
-class LoginLockInline(admin.TabularInline):
-    model = CertificateLoginLock
-    fields = ["lock_bank", "failed_count", "locked_at"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-    max_num = 0
-
-    @admin.display(description=_("은행"))
-    def lock_bank(self, obj):
-        return obj.bank.name_ko
-
-    def has_view_permission(self, request, obj=None):
-        # The lock state is part of the certificate's page: whoever may see
-        # the certificate sees its locks (the roles grant no separate view).
-        return request.user.has_perm("certificates.view_certificate")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(Certificate, site=staff_site)
 class CertificateAdmin(ReadOnlyAdmin):
     list_display = ["serial", "kind", "holder_name", "common_name", "issuing_bank", "status", "expiry", "created_at"]
@@ -148,8 +124,8 @@ class CertificateAdmin(ReadOnlyAdmin):
         (_("인증서 내용"), {"fields": ["certificate_contents"]}),
     ]
     readonly_fields = ["certificate_contents"]
-    inlines = [RegistrationInline, LoginLockInline, CloudKeyInline]
-    actions = ["suspend_certificates", "restore_certificates", "revoke_certificates", "unlock_certificate_logins"]
+    inlines = [RegistrationInline, CloudKeyInline]
+    actions = ["suspend_certificates", "restore_certificates", "revoke_certificates"]
 
     # --- permissions (admin actions' permissions=["suspend"] call has_suspend_permission) ---
 
@@ -158,9 +134,6 @@ class CertificateAdmin(ReadOnlyAdmin):
 
     def has_revoke_permission(self, request):
         return request.user.has_perm("certificates.revoke_certificate")
-
-    def has_unlock_permission(self, request):
-        return request.user.has_perm("certificates.unlock_certificate_login")
 
     # --- columns and fields -----------------------------------------------------------------------
 
@@ -241,31 +214,6 @@ class CertificateAdmin(ReadOnlyAdmin):
         }
         request.current_app = self.admin_site.name
         return TemplateResponse(request, "admin/certificates/certificate/revoke_confirmation.html", context)
-
-    @admin.action(description=_("선택한 인증서의 인증서 로그인 잠금 해제"), permissions=["unlock"])
-    def unlock_certificate_logins(self, request, queryset):
-        if not self.has_unlock_permission(request):  # SECURITY: as above
-            raise PermissionDenied
-        for certificate in queryset:
-            locks = certificate.login_locks.select_related("bank").exclude(failed_count=0, locked_at__isnull=True)
-            if not locks:
-                self.message_user(request, f"{certificate.serial}: {_('잠긴 인증서 로그인이 없습니다.')}", messages.INFO)
-                continue
-            for lock in locks:
-                registration = certificate.registrations.filter(bank=lock.bank).select_related("customer").first()
-                if registration is None:
-                    self.message_user(
-                        request, f"{certificate.serial}: {lock.bank.name_ko}에 등록되지 않은 인증서입니다.", messages.ERROR
-                    )
-                    continue
-                services.certificate_login_unlock(
-                    customer=registration.customer, bank=lock.bank, actor=request.user, request=request
-                )
-                self.message_user(
-                    request,
-                    f"{certificate.serial}: {lock.bank.name_ko} 인증서 로그인 잠금을 해제했습니다.",
-                    messages.SUCCESS,
-                )
 
 
 @admin.register(CertificateRegistration, site=staff_site)

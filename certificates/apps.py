@@ -24,7 +24,6 @@ STAFF_ROLES = {
         *_VIEW,
         _SUSPEND,
         ("certificates", "certificate", "revoke_certificate"),
-        ("certificates", "certificate", "unlock_certificate_login"),
         ("accounts", "customer", "change_customer"),
     ],
 }

@@ -3,7 +3,7 @@ django.contrib.auth.login() rotates the session and the CSRF token."""
 
 from django.contrib.auth.backends import ModelBackend
 
-from certificates.challenges import certificate_login
+from certificates.login import certificate_login
 
 
 class CertificateBackend(ModelBackend):
@@ -16,7 +16,7 @@ class CertificateBackend(ModelBackend):
     def authenticate(self, request, bank=None, certificate=None, signature=None, challenge=None, **kwargs):
         if bank is None or certificate is None or signature is None or challenge is None:
             return None
-        return certificate_login(
+        customer = certificate_login(
             bank=bank,
             session_key=request.session.session_key or "",
             token=challenge,
@@ -24,6 +24,8 @@ class CertificateBackend(ModelBackend):
             signature=signature,
             request=request,
         )
+        # Honoured here and by get_user() on every later request of the session.
+        return customer if self.user_can_authenticate(customer) else None
 
     def user_can_authenticate(self, user):
         return super().user_can_authenticate(user) and user.signup_completed_at is not None and not user.is_staff

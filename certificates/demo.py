@@ -25,20 +25,19 @@ def demo_npki_root() -> Path:
     return Path(settings.DATA_DIR) / "demo-npki"
 
 
-def seed_demo_certificate(customer) -> tuple[Certificate, Path]:
-    """Idempotent: reuse a valid certificate whose key files are on disk."""
+def seed_demo_certificate(customer, *, grant: str, session_key: str) -> tuple[Certificate, Path]:
+    """Idempotent: reuse a valid certificate whose key files are on disk;
+    else issue one, consuming `grant` (the customer's ISSUE verification,
+    made by flows.demo through the same steps a person takes)."""
     root = demo_npki_root()
-    current = Certificate.objects.current().filter(holder=customer, kind=Certificate.Kind.JOINT).first()
+    current = demo_certificate_current(customer)
     if current is not None:
-        folder = root / npki.npki_folder_path(bytes(current.der))
-        if (folder / "signPri.key").exists():
-            return current, folder
+        return current, root / npki.npki_folder_path(bytes(current.der))
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     r = os.urandom(20)
-    session_key = "seed-demo"
     challenge = challenge_create(purpose=Challenge.Purpose.ISSUE, bank=customer.bank, session_key=session_key, customer=customer)
     certificate = services.certificate_issue_joint(
-        customer=customer,
+        grant=grant,
         bank=customer.bank,
         session_key=session_key,
         token=challenge.token,
@@ -49,3 +48,11 @@ def seed_demo_certificate(customer) -> tuple[Certificate, Path]:
     folder = root / npki.npki_folder_path(bytes(certificate.der))
     npki.save_key_pair(folder, bytes(certificate.der), npki.encrypt_key_file(key, r, DEMO_CERT_PASSWORD))
     return certificate, folder
+
+
+def demo_certificate_current(customer) -> Certificate | None:
+    """The customer's valid 공동인증서 whose key files are on disk, if any."""
+    current = Certificate.objects.current().filter(holder=customer, kind=Certificate.Kind.JOINT).first()
+    if current is not None and (demo_npki_root() / npki.npki_folder_path(bytes(current.der)) / "signPri.key").exists():
+        return current
+    return None

@@ -9,14 +9,14 @@ without signed attributes (RFC 5652 §5.4: the signature is then over the
 content itself) carries exactly that signature, so the server can wrap it
 with the signed bytes, the customer's certificate and the issuing CA
 certificate. A PSS SignerInfo names its parameters (RFC 4056 §3), the salt
-length among them, which challenges.pss_salt_length recovers from the
+length among them, which verify.pss_salt_length recovers from the
 signature. Hand-built DER with certificates.der.
 """
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from certificates import ca, challenges, der
+from certificates import ca, der, verify
 
 OID_SIGNED_DATA = "1.2.840.113549.1.7.2"  # RFC 5652 §5.1
 OID_DATA = "1.2.840.113549.1.7.1"  # RFC 5652 §4
@@ -60,7 +60,7 @@ def signed_data(*, content: bytes, signature: bytes, certificate_der: bytes, sch
     if scheme == "pkcs1v15":
         signature_algorithm = der.seq(der.oid(OID_RSA_ENCRYPTION), NULL)
     elif scheme == "pss":
-        salt_length = challenges.pss_salt_length(certificate_der=certificate_der, signature=signature, data=content)
+        salt_length = verify.pss_salt_length(certificate_der=certificate_der, signature=signature, data=content)
         if salt_length is None:
             raise EvidenceUnavailable("the signature does not verify as RSASSA-PSS/SHA-256")
         signature_algorithm = _pss_algorithm(salt_length)

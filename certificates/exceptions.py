@@ -4,7 +4,7 @@ one status (core.errors.DomainError)."""
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from core.errors import DomainError
+from core.errors import DomainError, Throttled, wait_text
 
 
 class Refusal(models.TextChoices):
@@ -30,13 +30,6 @@ class Refusal(models.TextChoices):
     WEAK_KEY = "weak_key", _("보안 기준(RSA 2048비트 이상)에 맞지 않는 인증서입니다.")
     WRONG_KEY_USAGE = "wrong_key_usage", _("전자서명용 인증서가 아닙니다.")
     BAD_SIGNATURE = "bad_signature", _("전자서명 검증에 실패했습니다.")
-    LOGIN_LOCKED = (
-        "login_locked",
-        _(
-            "인증서 로그인에 5회 연속 실패하여 이 인증서의 로그인이 잠겼습니다. "
-            "'비밀번호 재설정 · 잠금 해제'에서 본인확인을 마친 뒤 이용해 주세요."
-        ),
-    )
     CUSTOMER_INACTIVE = "customer_inactive", _("이용할 수 없는 고객 정보입니다. 영업점에 문의해 주세요.")
     BAD_PUBLIC_KEY = "bad_public_key", _("인증서 발급에 쓸 수 없는 키입니다. RSA 2048비트 키를 다시 만들어 주세요.")
     BAD_RANDOM = "bad_random", _("본인확인 값(R)이 올바르지 않습니다.")
@@ -45,6 +38,10 @@ class Refusal(models.TextChoices):
     NOT_SAME_PERSON = "not_same_person", _("본인 명의의 인증서가 아닙니다. 고객님 본인의 인증서만 등록할 수 있습니다.")
     ALREADY_REGISTERED = "already_registered", _("이미 이 은행에 등록된 인증서입니다.")
     RENEWAL_TOO_EARLY = "renewal_too_early", _("갱신은 만료 30일 전부터 만료일까지 할 수 있습니다.")
+    ALREADY_ISSUED = (
+        "already_issued",
+        _("이미 처리된 발급 요청입니다. 인증서 관리에서 발급된 인증서를 확인해 주세요."),
+    )
     ALREADY_RENEWED = (
         "already_renewed",
         _("이미 갱신되었거나 더 이상 유효하지 않은 인증서입니다. 새로 고친 뒤 다시 시도해 주세요."),
@@ -73,6 +70,7 @@ REFUSAL_STATUS = {
     Refusal.BAD_CLOUD_KEY: 400,
     Refusal.WEAK_PIN: 400,
     Refusal.ALREADY_REGISTERED: 409,
+    Refusal.ALREADY_ISSUED: 409,
     Refusal.ALREADY_RENEWED: 409,
     Refusal.RENEWAL_TOO_EARLY: 409,
     Refusal.DEVICE_LIMIT: 409,
@@ -164,3 +162,11 @@ class CopyRefused(DomainError):
     def __init__(self, reason: CopyRefusal):
         self.reason = reason
         super().__init__(reason.label, code=reason.value, status=COPY_REFUSAL_STATUS[reason])
+
+
+class CertificateLoginThrottled(Throttled):
+    """A network that sent too many bad signatures waits (certificates.login); nothing is locked."""
+
+    @staticmethod
+    def message_for(seconds: int) -> str:
+        return _("인증서 로그인에 여러 번 실패했습니다. %(wait)s") % {"wait": wait_text(seconds)}

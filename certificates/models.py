@@ -68,17 +68,31 @@ class Certificate(models.Model):
         verbose_name_plural = _("인증서")
         ordering = ["-created_at", "-id"]
         # Staff roles (Django groups): 창구 직원 (teller) may suspend and
-        # restore; 보안 책임자 (security officer) may also revoke and unlock.
+        # restore; 보안 책임자 (security officer) may also revoke.
         permissions = [
             ("suspend_certificate", _("인증서 효력정지·효력회복")),
             ("revoke_certificate", _("인증서 폐기")),
-            ("unlock_certificate_login", _("인증서 로그인 잠금 해제")),
         ]
         constraints = [
             models.CheckConstraint(
                 condition=~Q(status="revoked") | Q(revoked_at__isnull=False), name="revoked_certificate_has_time"
             ),
             models.CheckConstraint(condition=Q(not_after__gt=models.F("not_before")), name="certificate_validity_order"),
+            # DESIGN.md §2, held by the database whatever the code does: at most
+            # one 공동인증서 not yet revoked (valid or suspended, expired or not)
+            # per customer per issuing bank, and one 금융인증서 per person.
+            models.UniqueConstraint(
+                fields=["holder", "issuing_bank"],
+                condition=Q(kind="joint", status__in=["valid", "suspended"]),
+                name="one_live_joint_certificate_per_holder_bank",
+                violation_error_message=_("이 은행에 이미 유효하거나 효력정지된 공동인증서가 있습니다."),
+            ),
+            models.UniqueConstraint(
+                fields=["person_index"],
+                condition=Q(kind="financial", status__in=["valid", "suspended"]),
+                name="one_live_financial_certificate_per_person",
+                violation_error_message=_("이미 유효하거나 효력정지된 금융인증서가 있습니다."),
+            ),
         ]
 
     def __str__(self):
@@ -117,23 +131,6 @@ class CertificateRegistration(models.Model):
 
     def __str__(self):
         return f"{self.certificate.serial} @ {self.bank.code}"
-
-
-class CertificateLoginLock(models.Model):
-    """Consecutive failed certificate logins of one certificate at one bank."""
-
-    certificate = models.ForeignKey(Certificate, on_delete=models.PROTECT, related_name="login_locks")
-    bank = models.ForeignKey("core.Bank", on_delete=models.PROTECT)
-    failed_count = models.PositiveSmallIntegerField(_("연속 실패"), default=0)
-    locked_at = models.DateTimeField(_("잠금 일시"), null=True, blank=True)
-
-    class Meta:
-        verbose_name = _("인증서 로그인 잠금")
-        verbose_name_plural = _("인증서 로그인 잠금")
-        constraints = [models.UniqueConstraint(fields=["certificate", "bank"], name="one_login_lock_per_certificate_bank")]
-
-    def __str__(self):
-        return f"{self.certificate.serial} @ {self.bank.code}: {self.failed_count}"
 
 
 class Challenge(models.Model):

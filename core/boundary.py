@@ -127,7 +127,8 @@ def hold(queryset) -> list:
             for key in keys:
                 cursor.execute("SELECT pg_advisory_lock(%s)", [key])
                 call.advisory_keys.append(key)
-    return list(queryset.select_for_update().order_by("pk"))
+    # of=self: a select_related nullable join (a customer's bank) cannot be locked on PostgreSQL, nor needs to be.
+    return list(queryset.select_for_update(of=("self",)).order_by("pk"))
 
 
 def _advisory_key(table: str, pk) -> int:

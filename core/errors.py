@@ -70,18 +70,15 @@ class Throttled(DomainError):
         super().__init__(message or wait_message(retry_after), code=code, retry_after=retry_after)
 
 
-def wait_message(seconds: int) -> str:
-    """'잠시 후' is no answer: say how long, in seconds under two minutes, else minutes."""
+def wait_text(seconds: int) -> str:
+    """How long to wait, as the end of a sentence: in seconds under two minutes, else minutes."""
     seconds = max(1, math.ceil(seconds))
     if seconds < 120:
-        return ngettext(
-            "여러 번 잘못 입력했습니다. %(n)d초 후에 다시 시도해 주세요.",
-            "여러 번 잘못 입력했습니다. %(n)d초 후에 다시 시도해 주세요.",
-            seconds,
-        ) % {"n": seconds}
+        return ngettext("%(n)d초 후에 다시 시도해 주세요.", "%(n)d초 후에 다시 시도해 주세요.", seconds) % {"n": seconds}
     minutes = math.ceil(seconds / 60)
-    return ngettext(
-        "여러 번 잘못 입력했습니다. %(n)d분 후에 다시 시도해 주세요.",
-        "여러 번 잘못 입력했습니다. %(n)d분 후에 다시 시도해 주세요.",
-        minutes,
-    ) % {"n": minutes}
+    return ngettext("%(n)d분 후에 다시 시도해 주세요.", "%(n)d분 후에 다시 시도해 주세요.", minutes) % {"n": minutes}
+
+
+def wait_message(seconds: int) -> str:
+    """'잠시 후' is no answer: the message always says how long."""
+    return _("여러 번 잘못 입력했습니다. %(wait)s") % {"wait": wait_text(seconds)}

@@ -47,11 +47,13 @@ def throttle_wait(policy: Policy, key: str, *, now: datetime.datetime | None = N
     return math.ceil((until - now).total_seconds())
 
 
-def throttle_check(policy: Policy, key: str, *, message=None, code: str | None = None) -> None:
-    """Raise Throttled while `key` waits."""
+def throttle_check(policy: Policy, key: str, *, error: type[Throttled] = Throttled) -> None:
+    """Raise `error` (Throttled or a subclass, whose `message_for(seconds)`
+    says how long, when it has one) while `key` waits."""
     wait = throttle_wait(policy, key)
     if wait:
-        raise Throttled(wait, message(wait) if callable(message) else message, code=code)
+        message_for = getattr(error, "message_for", None)
+        raise error(wait, message_for(wait) if message_for else None)
 
 
 def throttle_failure(policy: Policy, key: str, *, now: datetime.datetime | None = None) -> int:

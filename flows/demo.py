@@ -4,6 +4,7 @@ Used by `manage.py seed_demo` and by tests, through the same services a
 real sign-up uses. Idempotent: running it again changes nothing.
 """
 
+import secrets
 from dataclasses import dataclass
 
 from django.contrib.auth.models import Group
@@ -11,9 +12,13 @@ from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import rrn as rrn_rules
-from accounts.models import Customer
+from accounts.models import Customer, PhoneDevice, VerificationGrant
+from accounts.verification import grant_sms_send, grant_sms_verify
+from banking.models import DepositAccount
 from banking.services import bank_ensure
+from certificates import demo as certificate_demo
 from certificates.apps import SECURITY_OFFICER_GROUP, TELLER_GROUP
+from flows import stepup
 from flows.signup import customer_create_verified
 
 BANKS = [
@@ -121,3 +126,27 @@ def seed_all():
     staff, device = seed_staff()
     seed_staff_roles()
     return banks, customers, staff, device
+
+
+def seed_demo_certificate(customer):
+    """The demo customer's ready 공동인증서 (certificates.demo), issued after the
+    verification a person makes: 본인확인 with the demo account's PIN, then the
+    SMS code as the demo phone shows it."""
+    current = certificate_demo.demo_certificate_current(customer)
+    if current is not None:
+        return certificate_demo.seed_demo_certificate(customer, grant="", session_key="")
+    session_key = f"seed-demo-{secrets.token_hex(8)}"
+    account = DepositAccount.objects.filter(owner=customer, kind=DepositAccount.Kind.CUSTOMER).order_by("pk").first()
+    grant = stepup.stepup_start_logged_out(
+        purpose=VerificationGrant.Purpose.ISSUE,
+        bank=customer.bank,
+        session_key=session_key,
+        name=customer.name,
+        rrn=customer.decrypted_rrn(),
+        account_number=account.number,
+        pin=DEMO_PIN,
+        detail={"kind": "joint", "reason": "new"},
+    )
+    grant_sms_send(grant=grant)
+    grant_sms_verify(grant=grant, code=PhoneDevice.objects.get(user=customer).token)
+    return certificate_demo.seed_demo_certificate(customer, grant=grant.token, session_key=session_key)

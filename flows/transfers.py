@@ -20,7 +20,7 @@ from banking.services import (
     transfer_requirements,
     transfer_text,
 )
-from certificates import challenges
+from certificates import challenges, verify
 from certificates.exceptions import CertificateRefused
 from certificates.models import Challenge
 from core.errors import DomainError
@@ -128,7 +128,7 @@ def transfer_signed(
                     challenge=challenge,
                     certificate=certificate,
                     signature=signature,
-                    scheme=challenges.signature_scheme(
+                    scheme=verify.signature_scheme(
                         certificate_der=certificate_der, signature=signature, data=bytes(challenge.to_sign)
                     )
                     or "",

@@ -24,7 +24,9 @@ from banking.exceptions import (
     InvalidAmount,
 )
 from banking.models import DepositAccount, LedgerEntry
+from core.boundary import hold, service
 from core.crypto import digests_match, keyed_digest
+from core.errors import DomainError
 from core.models import Bank
 
 PIN_PURPOSE = "account-pin"
@@ -94,45 +96,45 @@ def account_open(*, bank: Bank, owner, pin: str, product_name: str = DEMAND_DEPO
     raise RuntimeError("could not draw a free account number")
 
 
+def _pin_wrong(account_pk: int, request):
+    """The kept write of a wrong account PIN: count it; the 5th in a row locks the PIN."""
+
+    def write(error: DomainError) -> DomainError:
+        DepositAccount.objects.filter(pk=account_pk).update(pin_failed_count=F("pin_failed_count") + 1)
+        account = DepositAccount.objects.select_related("owner", "bank").get(pk=account_pk)
+        locks = account.pin_failed_count >= settings.CERTBANK_PIN_MAX_FAILURES
+        if locks:
+            DepositAccount.objects.filter(pk=account_pk, pin_locked_at__isnull=True).update(pin_locked_at=timezone.now())
+        audit_record(
+            action=Action.ACCOUNT_PIN_LOCKED if locks else Action.ACCOUNT_PIN_FAILED,
+            customer=account.owner,
+            bank=account.bank,
+            request=request,
+            account=account.number,
+            failures=account.pin_failed_count,
+        )
+        if locks:
+            return AccountPinLocked()
+        return AccountPinInvalid(settings.CERTBANK_PIN_MAX_FAILURES - account.pin_failed_count)
+
+    return write
+
+
+@service
 def account_pin_verify(*, account: DepositAccount, pin: str, request=None) -> None:
     """Check an account's 4-digit PIN; 5 wrong in a row lock it.
 
-    Do not call inside an outer transaction that the error rolls back: the
-    failure count must be saved although the request fails.
+    SECURITY: 10,000 PINs: the account row is held, so parallel guesses are
+    each counted and none is tried after the fifth; the count is kept although
+    the request is refused (core.boundary).
     """
-    error = None
-    with transaction.atomic():
-        locked = DepositAccount.objects.select_for_update().get(pk=account.pk)
-        if locked.pin_locked_at is not None:
-            error = AccountPinLocked()
-        elif digests_match(locked.pin_digest, _pin_digest(locked.number, pin)):
-            if locked.pin_failed_count:
-                locked.pin_failed_count = 0
-                locked.save(update_fields=["pin_failed_count"])
-        else:
-            locked.pin_failed_count += 1
-            fields = ["pin_failed_count"]
-            if locked.pin_failed_count >= settings.CERTBANK_PIN_MAX_FAILURES:
-                locked.pin_locked_at = timezone.now()
-                fields.append("pin_locked_at")
-                error = AccountPinLocked()
-                action = Action.ACCOUNT_PIN_LOCKED
-            else:
-                error = AccountPinInvalid(settings.CERTBANK_PIN_MAX_FAILURES - locked.pin_failed_count)
-                action = Action.ACCOUNT_PIN_FAILED
-            locked.save(update_fields=fields)
-            audit_record(
-                action=action,
-                customer=locked.owner,
-                bank=locked.bank,
-                request=request,
-                account=locked.number,
-                failures=locked.pin_failed_count,
-            )
-        account.pin_failed_count = locked.pin_failed_count
-        account.pin_locked_at = locked.pin_locked_at
-    if error is not None:
-        raise error
+    locked = hold(DepositAccount.objects.filter(pk=account.pk))[0]
+    if locked.pin_locked_at is not None:
+        raise AccountPinLocked()
+    if not digests_match(locked.pin_digest, _pin_digest(locked.number, pin)):
+        raise AccountPinInvalid().keep(_pin_wrong(locked.pk, request))
+    if locked.pin_failed_count:
+        DepositAccount.objects.filter(pk=locked.pk).update(pin_failed_count=0)
 
 
 def account_pin_unlock(*, account: DepositAccount) -> None:

@@ -15,11 +15,11 @@ and OCSP responses (RFC 6960), both read from the Certificate records.
 from certificates.ca.hierarchy import (  # noqa: F401
     ISSUING_SUBJECT,
     ROOT_SUBJECT,
-    _current,
     ca_certificate_bytes,
     ca_issuing_certificate,
     ca_reset_cache,
     ca_root_certificate,
+    hierarchy_current,
 )
 from certificates.ca.issuance import (  # noqa: F401
     KIND_FINANCIAL,

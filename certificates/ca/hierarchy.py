@@ -64,7 +64,7 @@ def _passphrase() -> bytes:
     return value.encode("utf-8")
 
 
-def _signature_hash() -> hashes.HashAlgorithm:
+def signature_hash() -> hashes.HashAlgorithm:
     name = getattr(settings, "CERTBANK_CA_SIGNATURE_HASH", "sha256")
     try:
         return _HASHES[name]()
@@ -75,7 +75,7 @@ def _signature_hash() -> hashes.HashAlgorithm:
 # --- creation ----------------------------------------------------------------
 
 
-def _add_years(moment: dt.datetime, years: int) -> dt.datetime:
+def add_years(moment: dt.datetime, years: int) -> dt.datetime:
     try:
         return moment.replace(year=moment.year + years)
     except ValueError:  # 29 February into a common year
@@ -126,12 +126,12 @@ def _create_root(folder: Path, now: dt.datetime) -> tuple[rsa.RSAPrivateKey, x50
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now)
-        .not_valid_after(_add_years(now, ROOT_YEARS))
+        .not_valid_after(add_years(now, ROOT_YEARS))
         # RFC 5280 §4.2.1.9: CA certificates MUST mark basicConstraints critical.
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .add_extension(_ca_key_usage(), critical=True)
         .add_extension(ski, critical=False)
-        .sign(key, _signature_hash())
+        .sign(key, signature_hash())
     )
     _write_private(folder / _ROOT_KEY, _key_pem(key))
     _write_public(folder / _ROOT_CERT, certificate.public_bytes(serialization.Encoding.PEM))
@@ -140,7 +140,7 @@ def _create_root(folder: Path, now: dt.datetime) -> tuple[rsa.RSAPrivateKey, x50
 
 def _create_issuing(folder: Path, root_key: rsa.RSAPrivateKey, root: x509.Certificate, now: dt.datetime) -> None:
     key = _new_key()
-    not_after = min(_add_years(now, ISSUING_YEARS), root.not_valid_after_utc)
+    not_after = min(add_years(now, ISSUING_YEARS), root.not_valid_after_utc)
     certificate = (
         x509.CertificateBuilder()
         .subject_name(ISSUING_SUBJECT)
@@ -153,8 +153,8 @@ def _create_issuing(folder: Path, root_key: rsa.RSAPrivateKey, root: x509.Certif
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(_ca_key_usage(), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .add_extension(_aki_of(root), critical=False)
-        .sign(root_key, _signature_hash())
+        .add_extension(aki_of(root), critical=False)
+        .sign(root_key, signature_hash())
     )
     _write_private(folder / _ISSUING_KEY, _key_pem(key))
     _write_public(folder / _ISSUING_CERT, certificate.public_bytes(serialization.Encoding.PEM))
@@ -174,7 +174,7 @@ def _ca_key_usage() -> x509.KeyUsage:
     )
 
 
-def _aki_of(issuer: x509.Certificate) -> x509.AuthorityKeyIdentifier:
+def aki_of(issuer: x509.Certificate) -> x509.AuthorityKeyIdentifier:
     ski = issuer.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
     return x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski)
 
@@ -234,7 +234,7 @@ def _hierarchy(folder: Path) -> _Hierarchy:
     )
 
 
-def _current() -> _Hierarchy:
+def hierarchy_current() -> _Hierarchy:
     return _hierarchy(_ca_dir().resolve())
 
 
@@ -247,11 +247,11 @@ def ca_reset_cache() -> None:
 
 
 def ca_root_certificate() -> x509.Certificate:
-    return _current().root
+    return hierarchy_current().root
 
 
 def ca_issuing_certificate() -> x509.Certificate:
-    return _current().issuing
+    return hierarchy_current().issuing
 
 
 def ca_certificate_bytes(which: str, encoding: str) -> bytes:

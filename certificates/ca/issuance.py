@@ -12,7 +12,7 @@ from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
 from django.conf import settings
 
 from certificates import vid as vid_rules
-from certificates.ca.hierarchy import _add_years, _aki_of, _current, _signature_hash
+from certificates.ca.hierarchy import add_years, aki_of, hierarchy_current, signature_hash
 
 KIND_JOINT = "joint"
 KIND_FINANCIAL = "financial"
@@ -39,7 +39,7 @@ _KIND_YEARS = {KIND_JOINT: 1, KIND_FINANCIAL: 3}
 def validity_end(kind: str, start: dt.datetime) -> dt.datetime:
     """When a certificate of `kind` valid from `start` expires (DESIGN.md §1:
     공동인증서 1 year, 금융인증서 3 years). A renewal passes the old expiry."""
-    return _add_years(start, _KIND_YEARS[kind])
+    return add_years(start, _KIND_YEARS[kind])
 
 
 _SERIAL_DIGITS = re.compile(r"[0-9]{1,20}")
@@ -86,7 +86,7 @@ def certificate_issue(
         raise ValueError("base_url must be an absolute http(s) URL")
     base_url = base_url.rstrip("/")
 
-    hierarchy = _current()
+    hierarchy = hierarchy_current()
     not_before = not_before.astimezone(dt.UTC).replace(microsecond=0)
     # Renewal passes not_after (one year from the old expiry, DESIGN.md §1).
     not_after = validity_end(kind, not_before) if not_after is None else not_after.astimezone(dt.UTC)
@@ -161,10 +161,10 @@ def certificate_issue(
             ),
             critical=False,
         )
-        .add_extension(_aki_of(hierarchy.issuing), critical=False)
+        .add_extension(aki_of(hierarchy.issuing), critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
     )
-    return builder.sign(hierarchy.issuing_key, _signature_hash())
+    return builder.sign(hierarchy.issuing_key, signature_hash())
 
 
 def _random_serial() -> int:

@@ -10,7 +10,7 @@ from cryptography.x509 import ocsp
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from certificates.ca.hierarchy import _aki_of, _current, _signature_hash
+from certificates.ca.hierarchy import aki_of, hierarchy_current, signature_hash
 from certificates.models import Certificate, CrlPublication
 
 # --- revocation status: CRL (RFC 5280 §5) and OCSP (RFC 6960) ------------------
@@ -67,7 +67,7 @@ def crl_publish(*, now: dt.datetime | None = None) -> CrlPublication:
     """
     now = _utc_now(now)
     next_update = now + dt.timedelta(hours=settings.CERTBANK_CRL_VALIDITY_HOURS)
-    hierarchy = _current()
+    hierarchy = hierarchy_current()
     for attempt in range(_CRL_NUMBER_ATTEMPTS):
         try:
             with transaction.atomic():
@@ -89,7 +89,7 @@ def crl_publish(*, now: dt.datetime | None = None) -> CrlPublication:
                     .next_update(next_update)
                     .add_extension(x509.CRLNumber(number), critical=False)
                     # RFC 5280 §5.2.1: conforming CAs MUST include the AKI in CRLs.
-                    .add_extension(_aki_of(hierarchy.issuing), critical=False)
+                    .add_extension(aki_of(hierarchy.issuing), critical=False)
                 )
                 entries = 0
                 for certificate in listed.order_by("pk"):
@@ -104,7 +104,7 @@ def crl_publish(*, now: dt.datetime | None = None) -> CrlPublication:
                         entry = entry.add_extension(x509.CRLReason(reason), critical=False)
                     builder = builder.add_revoked_certificate(entry.build())
                     entries += 1
-                crl = builder.sign(hierarchy.issuing_key, _signature_hash())
+                crl = builder.sign(hierarchy.issuing_key, signature_hash())
                 return CrlPublication.objects.create(
                     number=number,
                     this_update=now,
@@ -169,7 +169,7 @@ def ocsp_respond(request_der: bytes, *, now: dt.datetime | None = None) -> bytes
     from the database on every request: a revocation shows at once.
     """
     now = _utc_now(now)
-    hierarchy = _current()
+    hierarchy = hierarchy_current()
     # SECURITY: the body is whatever the network sent. Anything that does not
     # parse (including several requests in one, which we do not answer) is
     # malformedRequest, never an exception.
@@ -227,7 +227,7 @@ def ocsp_respond(request_der: bytes, *, now: dt.datetime | None = None) -> bytes
     if nonce is not None:
         # RFC 8954 §2.1 / RFC 6960 §4.4.1: echo the client's nonce unchanged.
         builder = builder.add_extension(x509.OCSPNonce(nonce), critical=False)
-    return builder.sign(hierarchy.issuing_key, _signature_hash()).public_bytes(serialization.Encoding.DER)
+    return builder.sign(hierarchy.issuing_key, signature_hash()).public_bytes(serialization.Encoding.DER)
 
 
 def _ocsp_nonce(request: ocsp.OCSPRequest) -> bytes | None:

@@ -2,9 +2,12 @@
 `cryptography`. Signing happens in certificates.ca, verification in
 certificates.challenges.
 
-- lifecycle: issuance of 공동인증서, the status state machine, renewal,
-  expiry notices, login locks, registration at other banks.
-- cloud: 금융인증서 issuance, the cloud store (PIN, lock), devices, automatic renewal.
+- profiles: what differs between 공동인증서 and 금융인증서, in one table.
+- records: the status state machine and the one-live-certificate rule.
+- issuance: 발급·재발급 of either kind, consuming the ISSUE verification.
+- renewal: 갱신 (and the end of a 금융인증서's automatic renewal).
+- lifecycle: status changes by the holder and staff, registration at other banks, expiry notices.
+- cloud: the 금융인증서 store (PIN, lock), devices, automatic renewal's checks.
 - copy: 인증서 복사, the end-to-end encrypted relay between two devices.
 """
 
@@ -12,7 +15,6 @@ from certificates.services.cloud import (  # noqa: F401
     WEAK_PINS,
     CloudRelease,
     CloudSetup,
-    certificate_issue_financial,
     certificate_renew_financial,
     cloud_certificates,
     cloud_device_current,
@@ -40,22 +42,21 @@ from certificates.services.copy import (  # noqa: F401
     copy_status,
     copy_upload,
 )
+from certificates.services.issuance import certificate_issue_financial, certificate_issue_joint  # noqa: F401
 from certificates.services.lifecycle import (  # noqa: F401
     EXPIRY_NOTICE_DAYS,
-    RENEWAL_WINDOW,
-    TRANSITIONS,
-    ReissueReason,
     certificate_issue_challenge,
-    certificate_issue_joint,
-    certificate_login_unlock,
     certificate_register_at_bank,
-    certificate_renew,
     certificate_restore_by_customer,
     certificate_revoke_by_customer,
-    certificate_status_change,
     certificate_status_change_by_staff,
     certificate_suspend_by_customer,
     certificate_unregister_at_bank,
     expiry_notices_send,
-    renewal_refusal,
 )
+from certificates.services.records import (  # noqa: F401
+    TRANSITIONS,
+    ReissueReason,
+    certificate_status_change,
+)
+from certificates.services.renewal import RENEWAL_WINDOW, certificate_renew, renewal_refusal  # noqa: F401

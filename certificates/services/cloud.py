@@ -17,6 +17,7 @@ Real 금융인증서 keeps the secret in an HSM for that reason; this demo says 
 import base64
 import binascii
 import datetime
+import functools
 import secrets
 from dataclasses import dataclass
 
@@ -27,25 +28,26 @@ from django.utils import timezone
 
 from accounts.device import device_digest
 from accounts.models import Customer
+from accounts.verification import Purpose, grant_consume
 from audit.models import Action
 from audit.services import audit_record
-from certificates import ca, vid
+from certificates import vid
 from certificates.challenges import (
-    CLOUD_VERIFIER_LENGTH,
     certificate_check,
     challenge_consume,
     challenge_create,
-    pin_is_one_of,
-    pin_verifier_digest,
-    pin_verifier_matches,
     possession_verify,
     refuse,
     signature_verify,
 )
-from certificates.exceptions import Refusal
+from certificates.exceptions import CertificateRefused, Refusal
 from certificates.models import Certificate, Challenge, CloudDevice, CloudKey
-from certificates.services.lifecycle import _notify, _record_certificate, ca_issue_for, certificate_renewal_complete
+from certificates.services.records import certificate_notify
+from certificates.services.renewal import certificate_renewal_complete
+from certificates.verify import CLOUD_VERIFIER_LENGTH, pin_is_one_of, pin_verifier_digest, pin_verifier_matches
+from core.boundary import hold, service
 from core.crypto import decrypt_field, encrypt_field
+from core.errors import DomainError
 from core.notify import notify_customer
 
 SALT_LENGTH = 16
@@ -135,7 +137,7 @@ def _weak_pins_for(customer) -> tuple[str, ...]:
     return WEAK_PINS + (customer.decrypted_rrn()[:6],)
 
 
-def _check_wrapped(*, verifier: bytes, wrapped_key: bytes, bank, customer, request) -> None:
+def cloud_key_check(*, verifier: bytes, wrapped_key: bytes, bank, customer, request) -> None:
     # SECURITY: shapes only; the server cannot (and must not be able to) open the blob.
     if len(verifier) != CLOUD_VERIFIER_LENGTH:
         refuse(Refusal.BAD_CLOUD_KEY, bank=bank, customer=customer, request=request)
@@ -143,12 +145,12 @@ def _check_wrapped(*, verifier: bytes, wrapped_key: bytes, bank, customer, reque
         refuse(Refusal.BAD_CLOUD_KEY, bank=bank, customer=customer, request=request)
 
 
-def _check_not_weak(*, verifier: bytes, setup: CloudSetup, customer, bank, request) -> None:
+def cloud_pin_weak_check(*, verifier: bytes, setup: CloudSetup, customer, bank, request) -> None:
     if pin_is_one_of(verifier, _weak_pins_for(customer), salt=setup.verifier_salt, iterations=setup.iterations):
         refuse(Refusal.WEAK_PIN, bank=bank, customer=customer, request=request)
 
 
-def _store_key(*, certificate: Certificate, setup: CloudSetup, verifier: bytes, wrapped_key: bytes) -> CloudKey:
+def cloud_key_store(*, certificate: Certificate, setup: CloudSetup, verifier: bytes, wrapped_key: bytes) -> CloudKey:
     return CloudKey.objects.create(
         certificate=certificate,
         wrapped_key=wrapped_key,
@@ -190,8 +192,8 @@ def cloud_device_current(*, person_index: str, device_token: str) -> CloudDevice
     return CloudDevice.objects.filter(person_index=person_index, device_digest=device_digest(device_token)).first()
 
 
-def _register_device(*, customer, bank, device_token: str, user_agent: str, request=None) -> tuple[CloudDevice, bool]:
-    """Inside a transaction. Registration of one person's devices is serialised
+def cloud_device_add(*, customer, bank, device_token: str, user_agent: str, request=None) -> tuple[CloudDevice, bool]:
+    """Inside a service. Registration of one person's devices is serialised
     by locking all of that person's customer rows (the count of 5 holds under
     concurrent requests)."""
     list(Customer.objects.select_for_update().filter(rrn_index=customer.rrn_index).order_by("pk"))
@@ -210,31 +212,37 @@ def _register_device(*, customer, bank, device_token: str, user_agent: str, requ
     return device, True
 
 
-def cloud_device_register(*, customer, bank, device_token: str, user_agent: str = "", request=None) -> CloudDevice:
-    """이용기기 등록, after the caller's SMS check. At most 5 devices per person."""
-    with transaction.atomic():
-        device, created = _register_device(
-            customer=customer, bank=bank, device_token=device_token, user_agent=user_agent, request=request
-        )
+@service
+def cloud_device_register(
+    *, grant: str, bank, session_key: str, device_token: str, user_agent: str = "", request=None
+) -> CloudDevice:
+    """이용기기 등록, consuming the person's verification (CLOUD_DEVICE: 본인확인
+    and SMS, or a logged-in session and SMS). At most 5 devices per person."""
+    customer = grant_consume(
+        token=grant, purpose=Purpose.CLOUD_DEVICE, session_key=session_key, bank=bank, request=request
+    ).customer
+    device, created = cloud_device_add(
+        customer=customer, bank=bank, device_token=device_token, user_agent=user_agent, request=request
+    )
     if created:
-        _notify_text(customer, bank, "금융인증서 이용기기가 등록되었습니다", f"기기: {device.label}.")
+        cloud_notify(customer, bank, "금융인증서 이용기기가 등록되었습니다", f"기기: {device.label}.")
     return device
 
 
+@service
 def cloud_device_remove(*, customer, bank, device_id: int, request=None) -> None:
     """The customer removes one of their devices; it loses cloud access at once."""
-    with transaction.atomic():
-        device = CloudDevice.objects.select_for_update().filter(pk=device_id, person_index=customer.rrn_index).first()
-        # SECURITY: only the person's own devices (another person's id finds nothing).
-        if device is None:
-            refuse(Refusal.DEVICE_NOT_REGISTERED, bank=bank, customer=customer, request=request)
-        label = device.label
-        device.delete()
-        audit_record(action=Action.CLOUD_DEVICE_REMOVED, customer=customer, bank=bank, request=request, device=label)
-    _notify_text(customer, bank, "금융인증서 이용기기가 삭제되었습니다", f"기기: {label}.")
+    device = CloudDevice.objects.select_for_update().filter(pk=device_id, person_index=customer.rrn_index).first()
+    # SECURITY: only the person's own devices (another person's id finds nothing).
+    if device is None:
+        refuse(Refusal.DEVICE_NOT_REGISTERED, bank=bank, customer=customer, request=request)
+    label = device.label
+    device.delete()
+    audit_record(action=Action.CLOUD_DEVICE_REMOVED, customer=customer, bank=bank, request=request, device=label)
+    cloud_notify(customer, bank, "금융인증서 이용기기가 삭제되었습니다", f"기기: {label}.")
 
 
-def _notify_text(customer, bank, title: str, detail: str) -> None:
+def cloud_notify(customer, bank, title: str, detail: str) -> None:
     moment = timezone.localtime(timezone.now())
     notify_customer(
         customer=customer,
@@ -245,85 +253,6 @@ def _notify_text(customer, bank, title: str, detail: str) -> None:
 
 def _device_allowed(*, certificate: Certificate, device_token: str) -> CloudDevice | None:
     return cloud_device_current(person_index=certificate.person_index, device_token=device_token)
-
-
-# --- Issuance -------------------------------------------------------------------------------
-
-
-def _issue(*, customer, bank, public_key_spki: bytes, r: bytes, request=None):
-    issued = ca_issue_for(customer=customer, bank=bank, public_key_spki=public_key_spki, r=r, kind=ca.KIND_FINANCIAL)
-    if issued is None:
-        refuse(Refusal.BAD_PUBLIC_KEY, bank=bank, customer=customer, request=request)
-    return issued
-
-
-def certificate_issue_financial(
-    *,
-    customer,
-    bank,
-    session_key: str,
-    token: str,
-    public_key_spki: bytes,
-    signature: bytes,
-    r: bytes,
-    verifier: bytes,
-    wrapped_key: bytes,
-    setup: CloudSetup,
-    device_token: str,
-    user_agent: str = "",
-    reason: str = "new",
-    request=None,
-) -> Certificate:
-    """Issue (or reissue) a 금융인증서 for a key made and wrapped in the browser.
-
-    The caller has verified the customer's identity (RRN, account PIN, OTP
-    if enrolled, SMS), which also registers this browser as a device. The
-    new key proves possession by signing the issuance challenge; R gives the
-    VID. Any current 금융인증서 of the person is superseded (a locked one is
-    unlocked this way: DESIGN.md §1 "unlock = reissue").
-    """
-    from certificates.services.lifecycle import _REISSUE_REVOCATION, ReissueReason
-
-    challenge = challenge_consume(
-        token=token, purpose=Challenge.Purpose.ISSUE, bank=bank, session_key=session_key, request=request
-    )
-    if challenge.customer_id != customer.pk:
-        refuse(Refusal.WRONG_SESSION, bank=bank, customer=customer, request=request)
-    if len(r) != vid.R_LENGTH:
-        refuse(Refusal.BAD_RANDOM, bank=bank, customer=customer, request=request)
-    possession_verify(public_key_spki=public_key_spki, signature=signature, challenge=challenge, bank=bank, request=request)
-    _check_wrapped(verifier=verifier, wrapped_key=wrapped_key, bank=bank, customer=customer, request=request)
-    _check_not_weak(verifier=verifier, setup=setup, customer=customer, bank=bank, request=request)
-    with transaction.atomic():
-        # The SMS check just made registers this browser (fails first when 5 are registered).
-        device, device_created = _register_device(
-            customer=customer, bank=bank, device_token=device_token, user_agent=user_agent, request=request
-        )
-    if device_created:
-        _notify_text(customer, bank, "금융인증서 이용기기가 등록되었습니다", f"기기: {device.label}.")
-    issued = _issue(customer=customer, bank=bank, public_key_spki=public_key_spki, r=r, request=request)
-    with transaction.atomic():
-        certificate = _record_certificate(
-            issued=issued,
-            customer=customer,
-            bank=bank,
-            replaced_reason=_REISSUE_REVOCATION[ReissueReason(reason)],
-            kind=Certificate.Kind.FINANCIAL,
-            request=request,
-        )
-        _store_key(certificate=certificate, setup=setup, verifier=verifier, wrapped_key=wrapped_key)
-        audit_record(
-            action=Action.CERTIFICATE_ISSUED,
-            customer=customer,
-            bank=bank,
-            request=request,
-            serial=certificate.serial,
-            kind=certificate.kind,
-            reason=reason,
-        )
-        title = "금융인증서가 발급되었습니다" if reason == ReissueReason.NEW else "금융인증서가 재발급되었습니다"
-        _notify(customer, bank, title, certificate)
-    return certificate
 
 
 # --- The cloud store ------------------------------------------------------------------------
@@ -371,7 +300,10 @@ def _cloud_record(*, serial: str, device_token: str, bank, request) -> Certifica
     if device is None:
         refuse(Refusal.DEVICE_NOT_REGISTERED, bank=bank, customer=certificate.holder, request=request, serial=serial)
     if certificate.status == Certificate.Status.REVOKED:
-        refuse(Refusal.REVOKED, bank=bank, customer=certificate.holder, request=request, serial=serial)
+        # A certificate renewed or reissued is not "lost": point at its successor (as certificate_check does).
+        superseded = certificate.revocation_reason == Certificate.RevocationReason.SUPERSEDED
+        refusal = Refusal.SUPERSEDED if superseded else Refusal.REVOKED
+        refuse(refusal, bank=bank, customer=certificate.holder, request=request, serial=serial)
     if certificate.status == Certificate.Status.SUSPENDED:
         refuse(Refusal.SUSPENDED, bank=bank, customer=certificate.holder, request=request, serial=serial)
     if certificate.is_expired():
@@ -380,52 +312,69 @@ def _cloud_record(*, serial: str, device_token: str, bank, request) -> Certifica
     return certificate
 
 
-def _pin_check(*, certificate: Certificate, verifier: bytes, bank, request) -> None:
-    """Check the PIN verifier against the stored digest; count failures.
+def _pin_wrong(*, key_pk: int, certificate: Certificate, bank, request):
+    """The kept write of a wrong PIN: count it; the 5th in a row locks the key."""
 
-    SECURITY: the count lives only here, on the server, under a row lock, so
-    parallel guesses are each counted and no client can reset it; the
-    failure is committed before the refusal is raised; a locked key is not
-    even compared.
-    """
-    limit = settings.CERTBANK_CLOUD_MAX_PIN_FAILURES
-    customer = certificate.holder
-    with transaction.atomic():
-        key = CloudKey.objects.select_for_update().get(pk=certificate.cloud_key.pk)
-        if key.locked_at is not None:
-            outcome = "locked"
-        elif len(verifier) == CLOUD_VERIFIER_LENGTH and pin_verifier_matches(
-            verifier, serial=certificate.serial, digest=key.verifier_digest
-        ):
-            outcome = "ok"
-            if key.failed_pins:
-                CloudKey.objects.filter(pk=key.pk).update(failed_pins=0)
-        else:
-            CloudKey.objects.filter(pk=key.pk).update(failed_pins=F("failed_pins") + 1)
-            key.refresh_from_db(fields=["failed_pins"])
-            outcome = "wrong"
-            audit_record(
-                action=Action.CLOUD_PIN_FAILED,
-                customer=customer,
-                bank=bank,
-                request=request,
-                serial=certificate.serial,
-                failures=key.failed_pins,
-            )
-            if key.failed_pins >= limit:
-                CloudKey.objects.filter(pk=key.pk).update(locked_at=timezone.now())
-                outcome = "locked_now"
+    def write(error: DomainError) -> DomainError:
+        limit = settings.CERTBANK_CLOUD_MAX_PIN_FAILURES
+        customer = certificate.holder
+        CloudKey.objects.filter(pk=key_pk).update(failed_pins=F("failed_pins") + 1)
+        failures = CloudKey.objects.filter(pk=key_pk).values_list("failed_pins", flat=True).get()
+        audit_record(
+            action=Action.CLOUD_PIN_FAILED,
+            customer=customer,
+            bank=bank,
+            request=request,
+            serial=certificate.serial,
+            failures=failures,
+        )
+        detail = {"bank": bank, "customer": customer, "request": request, "serial": certificate.serial}
+        if failures >= limit:
+            if CloudKey.objects.filter(pk=key_pk, locked_at__isnull=True).update(locked_at=timezone.now()):
                 audit_record(action=Action.CLOUD_LOCKED, customer=customer, bank=bank, request=request, serial=certificate.serial)
-    if outcome == "ok":
-        return
-    if outcome == "locked_now":
-        _notify(customer, bank, "금융인증서가 잠겼습니다", certificate, " PIN을 5회 연속 잘못 입력했습니다. 재발급 받아 주세요.")
-    if outcome in ("locked", "locked_now"):
-        refuse(Refusal.CLOUD_LOCKED, bank=bank, customer=customer, request=request, serial=certificate.serial)
-    message = f"{Refusal.WRONG_PIN.label} ({key.failed_pins}/{limit}회 오류, {limit}회 오류 시 잠깁니다.)"
-    refuse(Refusal.WRONG_PIN, bank=bank, customer=customer, request=request, serial=certificate.serial, message=message)
+                certificate_notify(
+                    customer,
+                    bank,
+                    "금융인증서가 잠겼습니다",
+                    certificate,
+                    " PIN을 5회 연속 잘못 입력했습니다. 재발급 받아 주세요.",
+                )
+            return _refusal_recorded(Refusal.CLOUD_LOCKED, **detail)
+        message = f"{Refusal.WRONG_PIN.label} ({failures}/{limit}회 오류, {limit}회 오류 시 잠깁니다.)"
+        return _refusal_recorded(Refusal.WRONG_PIN, message=message, **detail)
+
+    return write
 
 
+def _refusal_recorded(reason: Refusal, *, bank, customer, request, serial: str, message: str | None = None):
+    audit_record(
+        action=Action.CERTIFICATE_REFUSED, bank=bank, customer=customer, request=request, reason=reason.value, serial=serial
+    )
+    return CertificateRefused(reason, message)
+
+
+def _pin_check(*, certificate: Certificate, verifier: bytes, bank, request) -> None:
+    """Check the PIN verifier against the stored digest, inside a service.
+
+    SECURITY: the count lives only here, on the server; the key row is held
+    (core.boundary.hold), so parallel guesses are each counted before the
+    next is compared and no client can reset it; the count is kept although
+    the request is refused; a locked key is not even compared.
+    """
+    key = hold(CloudKey.objects.filter(pk=certificate.cloud_key.pk))[0]
+    if key.locked_at is not None:
+        refuse(Refusal.CLOUD_LOCKED, bank=bank, customer=certificate.holder, request=request, serial=certificate.serial)
+    if len(verifier) != CLOUD_VERIFIER_LENGTH or not pin_verifier_matches(
+        verifier, serial=certificate.serial, digest=key.verifier_digest
+    ):
+        raise CertificateRefused(Refusal.WRONG_PIN).keep(
+            _pin_wrong(key_pk=key.pk, certificate=certificate, bank=bank, request=request)
+        )
+    if key.failed_pins:
+        CloudKey.objects.filter(pk=key.pk).update(failed_pins=0)
+
+
+@service
 def cloud_key_unlock(*, serial: str, verifier: bytes, device_token: str, bank, request=None) -> CloudRelease:
     """A correct PIN on a registered device releases the wrapped key and the secret."""
     certificate = _cloud_record(serial=serial, device_token=device_token, bank=bank, request=request)
@@ -443,6 +392,7 @@ def cloud_key_unlock(*, serial: str, verifier: bytes, device_token: str, bank, r
     )
 
 
+@service
 def cloud_pin_change(
     *,
     serial: str,
@@ -461,11 +411,11 @@ def cloud_pin_change(
     customer = certificate.holder
     if len(new_verifier_salt) != SALT_LENGTH or len(new_wrap_salt) != SALT_LENGTH:
         refuse(Refusal.BAD_CLOUD_KEY, bank=bank, customer=customer, request=request)
-    _check_wrapped(verifier=new_verifier, wrapped_key=wrapped_key, bank=bank, customer=customer, request=request)
+    cloud_key_check(verifier=new_verifier, wrapped_key=wrapped_key, bank=bank, customer=customer, request=request)
     _pin_check(certificate=certificate, verifier=verifier, bank=bank, request=request)
     key = certificate.cloud_key
     setup = CloudSetup(server_secret=b"", wrap_salt=new_wrap_salt, verifier_salt=new_verifier_salt, iterations=key.iterations)
-    _check_not_weak(verifier=new_verifier, setup=setup, customer=customer, bank=bank, request=request)
+    cloud_pin_weak_check(verifier=new_verifier, setup=setup, customer=customer, bank=bank, request=request)
     with transaction.atomic():
         CloudKey.objects.filter(pk=key.pk).update(
             wrapped_key=wrapped_key,
@@ -476,13 +426,14 @@ def cloud_pin_change(
             updated_at=timezone.now(),
         )
         audit_record(action=Action.CLOUD_PIN_CHANGED, customer=customer, bank=bank, request=request, serial=serial)
-        _notify(customer, bank, "금융인증서 PIN이 변경되었습니다", certificate)
+        certificate_notify(customer, bank, "금융인증서 PIN이 변경되었습니다", certificate)
     return certificate
 
 
 # --- Automatic renewal -----------------------------------------------------------------------
 
 
+@service
 def cloud_renew_prepare(*, serial: str, device_token: str, bank, session_key: str, request=None):
     """A renewal challenge (to be signed with the old key) and fresh key material."""
     certificate = _cloud_record(serial=serial, device_token=device_token, bank=bank, request=request)
@@ -501,6 +452,7 @@ def cloud_renew_prepare(*, serial: str, device_token: str, bank, session_key: st
     return challenge, cloud_setup_new()
 
 
+@service
 def certificate_renew_financial(
     *,
     bank,
@@ -541,26 +493,17 @@ def certificate_renew_financial(
     if len(r) != vid.R_LENGTH:
         refuse(Refusal.BAD_RANDOM, bank=bank, customer=customer, request=request)
     possession_verify(public_key_spki=public_key_spki, signature=new_signature, challenge=challenge, bank=bank, request=request)
-    _check_wrapped(verifier=verifier, wrapped_key=wrapped_key, bank=bank, customer=customer, request=request)
+    cloud_key_check(verifier=verifier, wrapped_key=wrapped_key, bank=bank, customer=customer, request=request)
     # The browser rewraps under the PIN just used; a crafted client must not
     # slip a weak one in this way either.
-    _check_not_weak(verifier=verifier, setup=setup, customer=customer, bank=bank, request=request)
+    cloud_pin_weak_check(verifier=verifier, setup=setup, customer=customer, bank=bank, request=request)
     return certificate_renewal_complete(
         record=record,
         customer=customer,
         bank=bank,
-        issue=lambda: ca_issue_for(
-            customer=customer,
-            bank=record.issuing_bank,
-            public_key_spki=public_key_spki,
-            r=r,
-            kind=ca.KIND_FINANCIAL,
-            not_after=ca.validity_end(ca.KIND_FINANCIAL, record.not_after),
-        ),
-        registrations=list(record.registrations.select_related("bank", "customer")),
-        store=lambda certificate: _store_key(certificate=certificate, setup=setup, verifier=verifier, wrapped_key=wrapped_key),
-        notice="금융인증서가 자동 갱신되었습니다",
-        notice_extra=lambda certificate: f" 새 만료일 {timezone.localtime(certificate.not_after):%Y-%m-%d}.",
+        public_key_spki=public_key_spki,
+        r=r,
+        store=functools.partial(cloud_key_store, setup=setup, verifier=verifier, wrapped_key=wrapped_key),
         request=request,
         automatic=True,
     )

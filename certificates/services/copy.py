@@ -60,9 +60,9 @@ from django.utils import timezone
 
 from audit.models import Action
 from audit.services import audit_record
-from certificates.challenges import COPY_COMMITMENT_BYTES, copy_commitment_matches, ec_public_key_valid
 from certificates.exceptions import CopyRefusal, CopyRefused
 from certificates.models import CopyClientCounter, CopySession
+from certificates.verify import COPY_COMMITMENT_BYTES, copy_commitment_matches, ec_public_key_valid
 
 # AES-GCM: a 12-byte IV in front and a 16-byte tag at the end of even an
 # empty plaintext (NIST SP 800-38D).

@@ -6,6 +6,7 @@ certificates.challenges.
 
 from certificates.views.ca import ca_certificate_view, ca_index_view  # noqa: F401
 from certificates.views.cloud import (  # noqa: F401
+    cloud_device_register_view,
     cloud_devices_view,
     cloud_issue_prepare_view,
     cloud_list_view,
@@ -32,7 +33,6 @@ from certificates.views.issuance import (  # noqa: F401
     issue_complete_view,
     issue_keys_view,
     issue_start_view,
-    issue_verify_view,
 )
 from certificates.views.login import certificate_login_view, challenge_view  # noqa: F401
 from certificates.views.manage import (  # noqa: F401
@@ -42,7 +42,6 @@ from certificates.views.manage import (  # noqa: F401
     renew_complete_view,
     renew_view,
     status_start_view,
-    status_verify_view,
     suspend_view,
 )
 from certificates.views.registration import register_complete_view, register_view, unregister_view  # noqa: F401

@@ -6,56 +6,26 @@ endpoint answers only the browser session its step belongs to: the one that
 opened the copy, or the one that joined it as the sender."""
 
 import base64
-import binascii
 import math
 
 from django.conf import settings
-from django.http import JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET
 
+from bank.http import b64_text, json_endpoint
 from certificates import services
-from certificates.exceptions import CopyRefusal, CopyRefused
-from certificates.services.copy import COPY_COMMITMENT_BYTES, LOOKUP_STATE_KEY
-from certificates.views.common import _ensure_session
+from certificates.forms import CopyFindForm, CopyForm, CopyJoinForm, CopyOpenForm, CopyRevealForm, CopyUploadForm
+from certificates.services.copy import LOOKUP_STATE_KEY
 from core.clients import request_network
 from core.qr import qr_svg
-
-_EC_POINT_BYTES = 65
-
-
-class _BadField(Exception):
-    pass
-
-
-def _b64(request, name: str, limit: int) -> bytes:
-    """A base64 POST field, strictly decoded, at most `limit` bytes."""
-    value = request.POST.get(name, "")
-    if not value or len(value) > limit * 4 // 3 + 4:
-        raise _BadField(name)
-    try:
-        return base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        raise _BadField(name) from None
-
-
-def _b64_text(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
+from flows.views import session_key_of
 
 
 def _b64url_text(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
-
-
-def _refused(reason: CopyRefusal) -> JsonResponse:
-    return _refused_exc(CopyRefused(reason))
-
-
-def _refused_exc(exc: CopyRefused) -> JsonResponse:
-    return JsonResponse({"error": str(exc.message), "code": exc.reason.value}, status=exc.status)
 
 
 def _seconds_left(copy) -> int:
@@ -78,7 +48,7 @@ def _copy_urls(request) -> dict:
 @never_cache
 def copy_receive_view(request):
     """인증서 가져오기: this device receives a certificate from another one."""
-    _ensure_session(request)
+    session_key_of(request)
     return render(
         request,
         "certificates/copy_receive.html",
@@ -92,184 +62,125 @@ def copy_send_view(request):
     """인증서 내보내기: send a certificate of this device to the one showing the number.
     The QR link carries the token and the receiver's commitment in the fragment
     (#t=…&c=…), which never reaches the server."""
-    _ensure_session(request)
+    session_key_of(request)
     return render(request, "certificates/copy_send.html", {"urls": _copy_urls(request)})
 
 
 # --- Receiver endpoints --------------------------------------------------------------------------
 
 
-def _client(request) -> str:
-    return request_network(request)
-
-
 def _session_key(request) -> str:
     return request.session.session_key or ""
 
 
-@require_POST
-def copy_open_view(request):
-    try:
-        commitment = _b64(request, "receiver_commitment", COPY_COMMITMENT_BYTES)
-    except _BadField:
-        return _refused(CopyRefusal.BAD_COMMITMENT)
-    try:
-        copy = services.copy_session_open(
-            bank=request.bank,
-            session_key=_ensure_session(request),
-            receiver_commitment=commitment,
-            client=_client(request),
-            request=request,
-        )
-    except CopyRefused as exc:
-        return _refused_exc(exc)
+@json_endpoint(CopyOpenForm)
+def copy_open_view(request, data):
+    copy = services.copy_session_open(
+        bank=request.bank,
+        session_key=session_key_of(request),
+        receiver_commitment=data["receiver_commitment"],
+        client=request_network(request),
+        request=request,
+    )
     send_url = request.build_absolute_uri(reverse("certificates:copy_send", kwargs={"bank": request.bank.slug}))
     # The commitment rides in the fragment too, so the sending page can check
     # the server's copy of it without trusting the server.
     link = f"{send_url}#t={copy.token}&c={_b64url_text(bytes(copy.receiver_commitment))}"
-    return JsonResponse(
-        {
-            "token": copy.token,
-            "number": copy.number,
-            "expires_in": _seconds_left(copy),
-            "link": link,
-            "qr_svg": str(qr_svg(link)),
-        }
-    )
+    return {
+        "token": copy.token,
+        "number": copy.number,
+        "expires_in": _seconds_left(copy),
+        "link": link,
+        "qr_svg": str(qr_svg(link)),
+    }
 
 
-@require_POST
-def copy_status_view(request):
-    try:
-        copy = services.copy_status(bank=request.bank, token=request.POST.get("token", ""), session_key=_session_key(request))
-    except CopyRefused as exc:
-        return _refused_exc(exc)
+@json_endpoint(CopyForm)
+def copy_status_view(request, data):
+    copy = services.copy_status(bank=request.bank, token=data["token"], session_key=_session_key(request))
     answer = {"state": services.copy_state(copy), "expires_in": _seconds_left(copy)}
     if copy.joined_at is not None:
-        answer["sender_public_key"] = _b64_text(bytes(copy.sender_public_key))
-    return JsonResponse(answer)
+        answer["sender_public_key"] = b64_text(copy.sender_public_key)
+    return answer
 
 
-@require_POST
-def copy_reveal_view(request):
-    try:
-        public_key = _b64(request, "receiver_public_key", _EC_POINT_BYTES)
-    except _BadField:
-        return _refused(CopyRefusal.BAD_PUBLIC_KEY)
-    try:
-        copy = services.copy_reveal(
-            bank=request.bank,
-            token=request.POST.get("token", ""),
-            session_key=_session_key(request),
-            receiver_public_key=public_key,
-            request=request,
-        )
-    except CopyRefused as exc:
-        return _refused_exc(exc)
-    return JsonResponse({"state": services.copy_state(copy), "expires_in": _seconds_left(copy)})
+@json_endpoint(CopyRevealForm)
+def copy_reveal_view(request, data):
+    copy = services.copy_reveal(
+        bank=request.bank,
+        token=data["token"],
+        session_key=_session_key(request),
+        receiver_public_key=data["receiver_public_key"],
+        request=request,
+    )
+    return {"state": services.copy_state(copy), "expires_in": _seconds_left(copy)}
 
 
-@require_POST
-def copy_download_view(request):
-    try:
-        sender_public_key, ciphertext = services.copy_download(
-            bank=request.bank, token=request.POST.get("token", ""), session_key=_session_key(request), request=request
-        )
-    except CopyRefused as exc:
-        return _refused_exc(exc)
-    return JsonResponse({"sender_public_key": _b64_text(sender_public_key), "ciphertext": _b64_text(ciphertext)})
+@json_endpoint(CopyForm)
+def copy_download_view(request, data):
+    sender_public_key, ciphertext = services.copy_download(
+        bank=request.bank, token=data["token"], session_key=_session_key(request), request=request
+    )
+    return {"sender_public_key": b64_text(sender_public_key), "ciphertext": b64_text(ciphertext)}
 
 
-@require_POST
-def copy_cancel_view(request):
+@json_endpoint(CopyForm)
+def copy_cancel_view(request, data):
     """Either side: the receiver, or the sender that joined."""
-    try:
-        services.copy_cancel(
-            bank=request.bank, token=request.POST.get("token", ""), session_key=_session_key(request), request=request
-        )
-    except CopyRefused as exc:
-        return _refused_exc(exc)
-    return JsonResponse({"state": "cancelled"})
+    services.copy_cancel(bank=request.bank, token=data["token"], session_key=_session_key(request), request=request)
+    return {"state": "cancelled"}
 
 
 # --- Sender endpoints ----------------------------------------------------------------------------
 
 
-@require_POST
-def copy_find_view(request):
-    _ensure_session(request)
+@json_endpoint(CopyFindForm)
+def copy_find_view(request, data):
+    session_key_of(request)
     state = dict(request.session.get(LOOKUP_STATE_KEY) or {})
     try:
         copy = services.copy_session_find(
             bank=request.bank,
             lookup_state=state,
-            client=_client(request),
-            number=request.POST.get("number", "")[:32],
-            token=request.POST.get("token", ""),
+            client=request_network(request),
+            number=data["number"],
+            token=data["token"],
             request=request,
         )
-    except CopyRefused as exc:
-        return _refused_exc(exc)
     finally:
         # SECURITY: the wrong-number count is kept even when the lookup fails.
         request.session[LOOKUP_STATE_KEY] = state
-    return JsonResponse(
-        {
-            "token": copy.token,
-            "receiver_commitment": _b64_text(bytes(copy.receiver_commitment)),
-            "expires_in": _seconds_left(copy),
-        }
+    return {
+        "token": copy.token,
+        "receiver_commitment": b64_text(copy.receiver_commitment),
+        "expires_in": _seconds_left(copy),
+    }
+
+
+@json_endpoint(CopyJoinForm)
+def copy_join_view(request, data):
+    copy = services.copy_join(
+        bank=request.bank,
+        token=data["token"],
+        session_key=session_key_of(request),
+        sender_public_key=data["sender_public_key"],
+        request=request,
     )
+    return {"state": services.copy_state(copy), "expires_in": _seconds_left(copy)}
 
 
-@require_POST
-def copy_join_view(request):
-    try:
-        public_key = _b64(request, "sender_public_key", _EC_POINT_BYTES)
-    except _BadField:
-        return _refused(CopyRefusal.BAD_PUBLIC_KEY)
-    try:
-        copy = services.copy_join(
-            bank=request.bank,
-            token=request.POST.get("token", ""),
-            session_key=_ensure_session(request),
-            sender_public_key=public_key,
-            request=request,
-        )
-    except CopyRefused as exc:
-        return _refused_exc(exc)
-    return JsonResponse({"state": services.copy_state(copy), "expires_in": _seconds_left(copy)})
-
-
-@require_POST
-def copy_sent_status_view(request):
-    try:
-        copy = services.copy_sender_status(
-            bank=request.bank, token=request.POST.get("token", ""), session_key=_session_key(request)
-        )
-    except CopyRefused as exc:
-        return _refused_exc(exc)
+@json_endpoint(CopyForm)
+def copy_sent_status_view(request, data):
+    copy = services.copy_sender_status(bank=request.bank, token=data["token"], session_key=_session_key(request))
     answer = {"state": services.copy_state(copy), "expires_in": _seconds_left(copy)}
     if copy.revealed_at is not None:
-        answer["receiver_public_key"] = _b64_text(bytes(copy.receiver_public_key))
-    return JsonResponse(answer)
+        answer["receiver_public_key"] = b64_text(copy.receiver_public_key)
+    return answer
 
 
-@require_POST
-def copy_upload_view(request):
-    try:
-        # Twice the cap, so that an oversized blob gets the service's own answer.
-        ciphertext = _b64(request, "ciphertext", 2 * settings.CERTBANK_COPY_MAX_CIPHERTEXT)
-    except _BadField:
-        return _refused(CopyRefusal.BAD_CIPHERTEXT)
-    try:
-        services.copy_upload(
-            bank=request.bank,
-            token=request.POST.get("token", ""),
-            session_key=_session_key(request),
-            ciphertext=ciphertext,
-            request=request,
-        )
-    except CopyRefused as exc:
-        return _refused_exc(exc)
-    return JsonResponse({"state": "uploaded"})
+@json_endpoint(CopyUploadForm)
+def copy_upload_view(request, data):
+    services.copy_upload(
+        bank=request.bank, token=data["token"], session_key=_session_key(request), ciphertext=data["ciphertext"], request=request
+    )
+    return {"state": "uploaded"}

@@ -1,83 +1,68 @@
 """Challenges and certificate login."""
 
-import base64
-
 from django.conf import settings
 from django.contrib.auth import authenticate, login
-from django.http import JsonResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
+from bank.http import b64_text, json_endpoint, json_error, json_malformed
 from certificates.challenges import challenge_create
 from certificates.exceptions import CertificateRefused, Refusal
-from certificates.models import Challenge
-from certificates.views.common import (
-    _b64_field,
-    _BadField,
-    _ensure_session,
-    _issue_verified,
-    _refusal_response,
-    _register_verified,
-)
+from certificates.forms import ChallengeRequestForm, SignedForm
+from certificates.models import Certificate, Challenge
+from certificates.views.issuance import issue_grant
+from certificates.views.registration import register_grant
+from flows.views import logged_in_customer, session_key_of
 
 # --- Challenges and certificate login ------------------------------------------------------------
 
 
-@require_POST
-def challenge_view(request):
-    """A fresh challenge for this session: purpose "login" or "issue"."""
-    purpose = request.POST.get("purpose")
+@json_endpoint(ChallengeRequestForm)
+def challenge_view(request, data):
+    """A fresh challenge for this session: to log in, renew, or, after their
+    verification, to issue or register."""
+    purpose = data["purpose"]
+    kind = Certificate.Kind.JOINT
     if purpose == Challenge.Purpose.LOGIN:
         customer = None
     elif purpose == Challenge.Purpose.REGISTER:
-        user = request.user
-        # SECURITY: registration needs the extra SMS check first.
-        if not (user.is_authenticated and user.bank_id == request.bank.id and _register_verified(request)):
-            return _refusal_response(Refusal.NOT_VERIFIED)
-        customer = user
+        # SECURITY: a registration challenge only for a finished verification, made out to its person.
+        grant = register_grant(request)
+        if grant is None:
+            raise CertificateRefused(Refusal.NOT_VERIFIED)
+        customer = grant.customer
     elif purpose == Challenge.Purpose.RENEW:
-        user = request.user
-        if not (user.is_authenticated and user.bank_id == request.bank.id):
-            return JsonResponse({"error": _("로그인이 필요합니다. 다시 로그인해 주세요.")}, status=401)
-        customer = user
+        customer = logged_in_customer(request)
+        if customer is None:
+            return json_error(_("로그인이 필요합니다. 다시 로그인해 주세요."), status=401, code="login_required")
     elif purpose == Challenge.Purpose.ISSUE:
-        user = request.user
-        # SECURITY: an issuance challenge only after identity verification.
-        if not (user.is_authenticated and user.bank_id == request.bank.id and _issue_verified(request)):
-            return _refusal_response(Refusal.NOT_VERIFIED)
-        customer = user
-    else:
-        return _refusal_response(Refusal.MALFORMED_REQUEST, status=400)
-    challenge = challenge_create(purpose=purpose, bank=request.bank, session_key=_ensure_session(request), customer=customer)
-    return JsonResponse(
-        {
-            "challenge": challenge.token,
-            "to_sign": base64.b64encode(bytes(challenge.to_sign)).decode("ascii"),
-            "text": bytes(challenge.to_sign).decode("utf-8"),
-            "expires_in": settings.CERTBANK_CHALLENGE_SECONDS,
-        }
+        # SECURITY: an issuance challenge only after identity verification, made out to the verified person.
+        grant = issue_grant(request)
+        if grant is None:
+            raise CertificateRefused(Refusal.NOT_VERIFIED)
+        customer = grant.customer
+        kind = grant.detail.get("kind") or Certificate.Kind.JOINT
+    else:  # transfers make their own, from the review page
+        return json_malformed()
+    challenge = challenge_create(
+        purpose=purpose, bank=request.bank, session_key=session_key_of(request), customer=customer, kind=kind
     )
+    return {
+        "challenge": challenge.token,
+        "to_sign": b64_text(challenge.to_sign),
+        "text": bytes(challenge.to_sign).decode("utf-8"),
+        "expires_in": settings.CERTBANK_CHALLENGE_SECONDS,
+        "expires_at": challenge.expires_at.isoformat(),
+    }
 
 
-@require_POST
-def certificate_login_view(request):
-    try:
-        certificate = _b64_field(request, "certificate")
-        signature = _b64_field(request, "signature")
-    except _BadField:
-        return _refusal_response(Refusal.MALFORMED_REQUEST, status=400)
-    try:
-        customer = authenticate(
-            request,
-            bank=request.bank,
-            certificate=certificate,
-            signature=signature,
-            challenge=request.POST.get("challenge", ""),
-        )
-    except CertificateRefused as exc:
-        return _refusal_response(exc.reason)
+@json_endpoint(SignedForm)
+def certificate_login_view(request, data):
+    # A refusal (and a network that sent too many bad signatures: 429 with Retry-After) is the adapter's answer.
+    customer = authenticate(
+        request, bank=request.bank, certificate=data["certificate"], signature=data["signature"], challenge=data["challenge"]
+    )
     if customer is None:
-        return _refusal_response(Refusal.CUSTOMER_INACTIVE)
+        raise CertificateRefused(Refusal.CUSTOMER_INACTIVE)
     login(request, customer)
-    return JsonResponse({"redirect": reverse("banking:accounts", kwargs={"bank": request.bank.slug})})
+    return {"redirect": reverse("banking:accounts", kwargs={"bank": request.bank.slug})}

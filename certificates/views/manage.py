@@ -10,18 +10,13 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import customer_required
+from bank.http import json_endpoint, json_login_required
 from certificates import selectors, services
-from certificates.exceptions import CertificateRefused, InvalidTransition, Refusal
+from certificates.exceptions import InvalidTransition
+from certificates.forms import RenewForm
 from certificates.models import Certificate
-from certificates.views.common import (
-    ISSUE_SESSION_KEY,
-    _b64_field,
-    _BadField,
-    _issued_answer,
-    _refusal_response,
-    json_customer_required,
-)
-from certificates.views.issuance import _verification_sms, _verification_start
+from certificates.views.common import issued_answer
+from flows.views import StepUpView, logged_in_customer
 
 # --- 인증서 관리 (my certificates) ------------------------------------------------------------------
 
@@ -33,8 +28,15 @@ def _own_certificate(request, serial: str) -> Certificate:
     )
 
 
-@customer_required
 def manage_view(request):
+    """인증센터: a logged-in customer's certificates; for a visitor, what can be
+    done without logging in (발급·재발급, 타행/타기관 등록, 가져오기)."""
+    if logged_in_customer(request) is None:
+        return render(request, "certificates/center.html")
+    return _manage(request)
+
+
+def _manage(request):
     certificates = selectors.person_certificates(customer=request.user)
     context = {
         "certificates": certificates,
@@ -76,31 +78,18 @@ def renew_view(request, serial):
     return render(request, "certificates/renew.html", context)
 
 
-@require_POST
-@json_customer_required
+@json_login_required
 @sensitive_post_parameters("r")
-def renew_complete_view(request):
-    try:
-        fields = {name: _b64_field(request, name) for name in ("certificate", "signature", "public_key", "r")}
-        new_signature = _b64_field(request, "new_signature")
-    except _BadField:
-        return _refusal_response(Refusal.MALFORMED_REQUEST, status=400)
-    try:
-        certificate = services.certificate_renew(
-            customer=request.user,
-            bank=request.bank,
-            session_key=request.session.session_key or "",
-            token=request.POST.get("challenge", ""),
-            certificate_der=fields["certificate"],
-            signature=fields["signature"],
-            public_key_spki=fields["public_key"],
-            new_signature=new_signature,
-            r=fields["r"],
-            request=request,
-        )
-    except CertificateRefused as exc:
-        return _refusal_response(exc.reason)
-    return _issued_answer(certificate, redirect=reverse("certificates:manage", kwargs={"bank": request.bank.slug}))
+@json_endpoint(RenewForm)
+def renew_complete_view(request, data):
+    certificate = services.certificate_renew(
+        customer=request.user,
+        bank=request.bank,
+        session_key=request.session.session_key or "",
+        request=request,
+        **RenewForm.service_arguments(data),
+    )
+    return issued_answer(certificate, redirect=reverse("certificates:manage", kwargs={"bank": request.bank.slug}))
 
 
 @require_POST
@@ -120,49 +109,50 @@ def suspend_view(request, serial):
     return redirect("certificates:detail", bank=request.bank.slug, serial=certificate.serial)
 
 
-_STATUS_ACTIONS = {
-    # purpose: (service, SMS reason, success message)
-    "revoke": (
-        services.certificate_revoke_by_customer,
-        "인증서 폐기",
-        _lazy("인증서를 폐기했습니다. 폐기한 인증서는 다시 쓸 수 없습니다."),
-    ),
-    "restore": (services.certificate_restore_by_customer, "인증서 효력회복", _lazy("인증서 효력을 회복했습니다.")),
-}
+class StatusStepUpView(StepUpView):
+    """폐기 (분실 신고) or 효력회복 of one of the customer's certificates: the
+    verification (본인확인, OTP if enrolled, SMS), then the change itself,
+    which consumes it."""
+
+    template_name = "certificates/status_start.html"
+    lead = " "  # the page's own intro says what happens
+    services = {
+        "revoke": (services.certificate_revoke_by_customer, _lazy("인증서를 폐기했습니다. 폐기한 인증서는 다시 쓸 수 없습니다.")),
+        "restore": (services.certificate_restore_by_customer, _lazy("인증서 효력을 회복했습니다.")),
+    }
+    titles = {"revoke": _lazy("인증서 폐기 (분실 신고)"), "restore": _lazy("인증서 효력회복")}
+
+    def setup(self, request, *args, **kwargs):
+        super().setup(request, *args, **kwargs)
+        self.purpose = kwargs["purpose"]
+        self.title = self.titles[self.purpose]
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and request.bank is not None and request.user.bank_id == request.bank.id:
+            self.certificate = _own_certificate(request, kwargs["serial"])
+        return super().dispatch(request, *args, **kwargs)
+
+    def fixed_detail(self):
+        return {"serial": self.certificate.serial}
+
+    def extra_context(self):
+        return {"certificate": self.certificate}
+
+    def done(self, grant):
+        request = self.request
+        service, message = self.services[self.purpose]
+        # A refusal (InvalidTransition: "이 인증서는 지금 상태에서 그렇게 바꿀 수 없습니다.") is the base's to show.
+        service(
+            grant=grant.token,
+            bank=request.bank,
+            session_key=request.session.session_key or "",
+            serial=self.certificate.serial,
+            request=request,
+        )
+        return str(message)
+
+    def next_url(self, grant):
+        return reverse("certificates:detail", kwargs={"bank": self.request.bank.slug, "serial": self.certificate.serial})
 
 
-@customer_required
-@sensitive_post_parameters("rrn", "pin", "otp")
-def status_start_view(request, serial, purpose):
-    """폐기 (분실 신고) or 효력회복, step 1: identity verification."""
-    certificate = _own_certificate(request, serial)
-    return _verification_start(
-        request,
-        purpose=purpose,
-        certificate=certificate,
-        sms_reason=_STATUS_ACTIONS[purpose][1],
-        next_url=reverse(f"certificates:{purpose}_verify", kwargs={"bank": request.bank.slug, "serial": certificate.serial}),
-        template="certificates/status_start.html",
-    )
-
-
-@customer_required
-@sensitive_post_parameters("code")
-def status_verify_view(request, serial, purpose):
-    """폐기 or 효력회복, step 2: the SMS code, then the change itself."""
-    certificate = _own_certificate(request, serial)
-    back = reverse(f"certificates:{purpose}", kwargs={"bank": request.bank.slug, "serial": certificate.serial})
-    state, response = _verification_sms(request, purpose=purpose, back_url=back)
-    if response is not None:
-        return response
-    request.session.pop(ISSUE_SESSION_KEY, None)
-    if state.get("serial") != certificate.serial:
-        return redirect(back)
-    service, _reason, done = _STATUS_ACTIONS[purpose]
-    try:
-        service(customer=request.user, certificate=certificate, request=request)
-    except InvalidTransition:
-        messages.error(request, _("이 인증서는 지금 상태에서 그렇게 바꿀 수 없습니다."))
-    else:
-        messages.success(request, done)
-    return redirect("certificates:detail", bank=request.bank.slug, serial=certificate.serial)
+status_start_view = StatusStepUpView.as_view()

@@ -1,96 +1,79 @@
-"""타행/타기관 인증서 등록 and its removal."""
+"""타행/타기관 인증서 등록 and its removal. The verification (REGISTER) is
+the step-up page: logged in, the login and an SMS code; logged out, from the
+login page, 본인확인 and SMS. The registration service consumes it."""
 
 from django.contrib import messages
-from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from accounts import services as account_services
 from accounts.decorators import customer_required
+from accounts.models import VerificationGrant
+from accounts.verification import grant_complete, grant_current
+from bank.http import json_endpoint
 from certificates import selectors, services
-from certificates.exceptions import CertificateRefused, InvalidTransition, Refusal
-from certificates.forms import SmsCodeForm
+from certificates.exceptions import InvalidTransition
+from certificates.forms import RegisterForm
 from certificates.models import Certificate
-from certificates.views.common import (
-    REGISTER_SESSION_KEY,
-    _b64_field,
-    _BadField,
-    _refusal_response,
-    _register_verified,
-    json_customer_required,
-)
-from core.errors import DomainError
+from flows.forms import IdentityStepForm
+from flows.views import StepUpView, grant_forget, grant_token, logged_in_customer
 
-# --- 타행/타기관 인증서 등록 -------------------------------------------------------------------------
+REGISTER = VerificationGrant.Purpose.REGISTER
 
 
-@customer_required
-@sensitive_post_parameters("code")
-def register_view(request):
-    """Step 1: the extra SMS check; step 2 (in the browser): choose, unlock and sign."""
-    form = SmsCodeForm()
-    if request.method == "POST" and request.POST.get("action") == "send":
-        try:
-            account_services.sms_code_send(customer=request.user, reason="타행/타기관 인증서 등록", request=request)
-            messages.success(request, _("인증번호를 보냈습니다."))
-        except DomainError as exc:
-            messages.error(request, exc.message)
-        return redirect("certificates:register", bank=request.bank.slug)
-    if request.method == "POST":
-        form = SmsCodeForm(request.POST)
-        if form.is_valid():
-            try:
-                account_services.sms_code_verify(customer=request.user, code=form.cleaned_data["code"], request=request)
-            except DomainError as exc:
-                form.add_error("code", exc.message)
-            else:
-                request.session[REGISTER_SESSION_KEY] = {
-                    "customer": request.user.pk,
-                    "bank": request.bank.pk,
-                    "verified_at": timezone.now().timestamp(),
-                }
-                return redirect("certificates:register", bank=request.bank.slug)
-    context = {
-        "form": form,
-        "verified": _register_verified(request),
-        "phone": request.user.masked_phone,
-        "registrations": selectors.registrations_made_here(customer=request.user, bank=request.bank),
-    }
-    return render(request, "certificates/register.html", context)
+def register_grant(request) -> VerificationGrant | None:
+    grant = grant_current(
+        token=grant_token(request, REGISTER), purpose=REGISTER, session_key=request.session.session_key or "", bank=request.bank
+    )
+    return grant if grant is not None and grant_complete(grant) else None
 
 
-@require_POST
-@json_customer_required
+def _registrations(request):
+    customer = logged_in_customer(request)
+    return selectors.registrations_made_here(customer=customer, bank=request.bank) if customer is not None else None
+
+
+class RegisterStepUpView(StepUpView):
+    purpose = REGISTER
+    template_name = "certificates/register_verify.html"
+    title = gettext_lazy("타행/타기관 인증서 등록")
+    lead = gettext_lazy(
+        "다른 은행에서 발급받은 본인의 인증서를 이 은행에서도 쓰려면 본인확인이 필요합니다. "
+        "이름, 주민등록번호, 이 은행 계좌와 계좌 비밀번호를 입력해 주세요."
+    )
+    logged_out_mode = IdentityStepForm.MODE_NAME
+
+    def extra_context(self):
+        return {"registrations": _registrations(self.request)}
+
+    def finish(self, grant):
+        """Step 2 (in the browser): choose, unlock and sign."""
+        return render(self.request, "certificates/register.html", {"registrations": _registrations(self.request)})
+
+
+register_view = RegisterStepUpView.as_view()
+
+
 @sensitive_post_parameters("r")
-def register_complete_view(request):
-    if not _register_verified(request):
-        return _refusal_response(Refusal.NOT_VERIFIED)
-    try:
-        certificate = _b64_field(request, "certificate")
-        signature = _b64_field(request, "signature")
-        r = _b64_field(request, "r")
-    except _BadField:
-        return _refusal_response(Refusal.MALFORMED_REQUEST, status=400)
-    try:
-        services.certificate_register_at_bank(
-            customer=request.user,
-            bank=request.bank,
-            session_key=request.session.session_key or "",
-            token=request.POST.get("challenge", ""),
-            certificate_der=certificate,
-            signature=signature,
-            r=r,
-            request=request,
-        )
-    except CertificateRefused as exc:
-        return _refusal_response(exc.reason)
-    request.session.pop(REGISTER_SESSION_KEY, None)
+@json_endpoint(RegisterForm)
+def register_complete_view(request, data):
+    services.certificate_register_at_bank(
+        grant=grant_token(request, REGISTER),
+        bank=request.bank,
+        session_key=request.session.session_key or "",
+        token=data["challenge"],
+        certificate_der=data["certificate"],
+        signature=data["signature"],
+        r=data["r"],
+        request=request,
+    )
+    grant_forget(request, REGISTER)
     messages.success(request, _("인증서를 등록했습니다. 이제 이 은행에서 인증서로 로그인할 수 있습니다."))
-    return JsonResponse({"redirect": reverse("certificates:register", kwargs={"bank": request.bank.slug})})
+    target = "certificates:register" if logged_in_customer(request) is not None else "accounts:login"
+    return {"redirect": reverse(target, kwargs={"bank": request.bank.slug})}
 
 
 @require_POST

@@ -12,6 +12,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts import services
 from accounts.exceptions import OtpCodeInvalid, OtpThrottled
 from audit.models import AuditEvent
+from core.models import Throttle
 from core.qr import qr_svg
 
 START = datetime.datetime(2026, 11, 22, 3, 0, 5, tzinfo=datetime.UTC)
@@ -108,13 +109,31 @@ def test_code_of_the_previous_step_is_accepted_for_clock_drift(otp_client, custo
     assert otp_client.post("/nuri/otp/", {"code": code_at(device, -1)}).status_code == 302
 
 
-def test_right_code_straight_after_a_wrong_one_waits_for_the_back_off(otp_client, customer, clock):
+def test_right_code_straight_after_a_wrong_one_is_accepted(otp_client, customer, clock):
+    """A mistyped code followed at once by the right one passes: the first wrong codes cost no wait."""
     otp_client.get("/nuri/otp/")
     device = pending_device(customer)
-    otp_client.post("/nuri/otp/", {"code": a_wrong_code(device)})
-    response = otp_client.post("/nuri/otp/", {"code": code_at(device)})
-    assert "OTP 인증번호를 여러 번 잘못 입력했습니다" in response.content.decode()
-    clock.shift(1)
+    response = otp_client.post("/nuri/otp/", {"code": a_wrong_code(device)})
+    assert "OTP 인증번호가 올바르지 않습니다" in response.content.decode()
+    assert otp_client.post("/nuri/otp/", {"code": code_at(device)}).status_code == 302  # same instant
+    device.refresh_from_db()
+    assert device.confirmed
+    assert not Throttle.objects.filter(scope="otp").exists()  # the right code forgets the wrong one
+
+
+def test_page_says_how_long_to_wait_after_the_free_wrong_codes(otp_client, customer, clock):
+    otp_client.get("/nuri/otp/")
+    device = pending_device(customer)
+    for _ in range(3):
+        body = otp_client.post("/nuri/otp/", {"code": a_wrong_code(device)}).content.decode()
+        assert "후에 다시 입력해 주세요" not in body
+    body = otp_client.post("/nuri/otp/", {"code": a_wrong_code(device)}).content.decode()
+    assert "OTP 인증번호가 올바르지 않습니다. 2초 후에 다시 입력해 주세요." in body
+    body = otp_client.post("/nuri/otp/", {"code": code_at(device)}).content.decode()  # too soon, even the right code
+    assert "OTP 인증번호를 여러 번 잘못 입력했습니다. 2초 후에 다시 입력해 주세요." in body
+    device.refresh_from_db()
+    assert not device.confirmed
+    clock.shift(2)
     assert otp_client.post("/nuri/otp/", {"code": code_at(device)}).status_code == 302
 
 
@@ -135,15 +154,88 @@ def test_confirming_without_a_pending_device_is_refused(customer):
         services.otp_enrolment_confirm(customer=customer, code="123456")
 
 
-def test_service_refuses_during_the_back_off(customer, clock):
+def otp_strikes(customer) -> int:
+    row = Throttle.objects.filter(scope="otp", key=str(customer.pk)).first()
+    return row.failures if row is not None else 0
+
+
+def test_three_wrong_codes_are_free_then_each_next_try_waits_doubling_up_to_15_minutes(customer, clock):
     device = services.otp_enrolment_start(customer=customer)
-    with pytest.raises(OtpCodeInvalid):
+    for strikes in (1, 2, 3):
+        with pytest.raises(OtpCodeInvalid) as excinfo:
+            services.otp_enrolment_confirm(customer=customer, code=a_wrong_code(device))
+        assert excinfo.value.wait == 0
+        assert otp_strikes(customer) == strikes
+    with pytest.raises(OtpCodeInvalid) as excinfo:  # the 4th wrong code in a row: the next try waits 2 s
         services.otp_enrolment_confirm(customer=customer, code=a_wrong_code(device))
-    with pytest.raises(OtpThrottled):
+    assert excinfo.value.wait == 2
+    assert "2초 후에" in str(excinfo.value.message)
+
+    # While it waits, even the right code is refused, with how long, and not counted.
+    with pytest.raises(OtpThrottled) as excinfo:
         services.otp_enrolment_confirm(customer=customer, code=code_at(device))
+    assert excinfo.value.code == OtpThrottled.code == "otp_throttled"
+    assert excinfo.value.status == 429
+    assert excinfo.value.retry_after == 2
+    assert "2초 후에" in str(excinfo.value.message)
+    assert otp_strikes(customer) == 4
+    clock.shift(1)
+    with pytest.raises(OtpThrottled) as excinfo:
+        services.otp_enrolment_confirm(customer=customer, code=code_at(device))
+    assert excinfo.value.retry_after == 1
+
+    # Each further wrong code doubles the wait, up to 900 s.
+    waits = []
+    wait = 1
+    for _ in range(10):
+        clock.shift(wait)
+        with pytest.raises(OtpCodeInvalid) as excinfo:
+            services.otp_enrolment_confirm(customer=customer, code=a_wrong_code(device))
+        wait = excinfo.value.wait
+        waits.append(wait)
+    assert waits == [4, 8, 16, 32, 64, 128, 256, 512, 900, 900]
     device.refresh_from_db()
-    assert device.throttling_failure_count == 1
     assert not device.confirmed
+
+    clock.shift(900)
+    services.otp_enrolment_confirm(customer=customer, code=code_at(device))
+    device.refresh_from_db()
+    assert device.confirmed
+    assert otp_strikes(customer) == 0
+
+
+@pytest.fixture
+def enrolled(customer):
+    return TOTPDevice.objects.create(user=customer, name="OTP", confirmed=True)
+
+
+def test_otp_verify_takes_the_right_code_after_wrong_ones_within_the_free_tries(customer, enrolled, clock):
+    for _ in range(3):
+        with pytest.raises(OtpCodeInvalid):
+            services.otp_verify(customer=customer, code=a_wrong_code(enrolled))
+    services.otp_verify(customer=customer, code=code_at(enrolled))  # same instant
+    assert otp_strikes(customer) == 0
+    # Forgotten: the next wrong code is the first again, not the 4th in a row.
+    with pytest.raises(OtpCodeInvalid) as excinfo:
+        services.otp_verify(customer=customer, code=a_wrong_code(enrolled))
+    assert excinfo.value.wait == 0
+    assert AuditEvent.objects.filter(action="otp_failed", customer=customer).count() == 4
+
+
+def test_otp_verify_refuses_a_code_already_used(customer, enrolled, clock):
+    code = code_at(enrolled)
+    services.otp_verify(customer=customer, code=code)
+    # django-otp keeps the last time step used: the same code twice is a wrong code.
+    with pytest.raises(OtpCodeInvalid):
+        services.otp_verify(customer=customer, code=code)
+    assert otp_strikes(customer) == 1
+    clock.shift(enrolled.step)
+    services.otp_verify(customer=customer, code=code_at(enrolled))  # the next step's code
+
+
+def test_otp_verify_without_an_otp_checks_nothing(customer):
+    services.otp_verify(customer=customer, code="")
+    assert not Throttle.objects.exists()
 
 
 def test_demo_otp_page_shows_the_current_code(otp_client, customer, clock):

@@ -7,11 +7,11 @@ import time_machine
 from django.db import transaction
 
 from accounts import models as accounts_models
-from accounts.exceptions import SmsCodeExpired, SmsCodeInvalid, SmsCodeThrottled, SmsCooldown
+from accounts.exceptions import SmsCodeExhausted, SmsCodeExpired, SmsCodeInvalid, SmsCooldown, SmsSendThrottled
 from accounts.models import PhoneDevice
 from accounts.services import sms_code_send, sms_code_verify
 from audit.models import AuditEvent
-from core.models import SmsMessage
+from core.models import SmsMessage, Throttle
 from core.sms import sms_send
 
 START = datetime.datetime(2026, 11, 22, 3, 0, tzinfo=datetime.UTC)
@@ -104,51 +104,34 @@ def test_wrong_code_is_refused_counted_and_audited(customer, clock, send):
         sms_code_verify(customer=customer, code=wrong(code))
     device = device_of(customer)
     assert device.throttling_failure_count == 1
-    assert device.token == code  # still usable after the back-off
+    assert device.token == code  # still usable
     event = AuditEvent.objects.get(action="sms_failed")
     assert event.detail == {"failures": 1}
     assert code not in str(event.detail)
 
 
-def test_wrong_codes_back_off_exponentially(customer, clock, send):
+def test_one_wrong_code_then_the_right_one_succeeds_at_once(customer, clock, send):
+    """A bank's counter: a mistyped code is followed by the right one, with no wait."""
     code = send()
-    with pytest.raises(SmsCodeInvalid):
+    with pytest.raises(SmsCodeInvalid) as excinfo:
         sms_code_verify(customer=customer, code=wrong(code))
-    # 1 second after the first failure...
-    with pytest.raises(SmsCodeThrottled):
-        sms_code_verify(customer=customer, code=code)
-    clock.shift(1)
-    with pytest.raises(SmsCodeInvalid):
-        sms_code_verify(customer=customer, code=wrong(code))
-    # ...2 seconds after the second.
-    clock.shift(1)
-    with pytest.raises(SmsCodeThrottled):
-        sms_code_verify(customer=customer, code=code)
-    clock.shift(1)
-    sms_code_verify(customer=customer, code=code)
-
-
-def test_throttled_attempt_is_not_counted(customer, clock, send):
-    code = send()
-    with pytest.raises(SmsCodeInvalid):
-        sms_code_verify(customer=customer, code=wrong(code))
-    for _ in range(10):
-        with pytest.raises(SmsCodeThrottled):
-            sms_code_verify(customer=customer, code=wrong(code))
-    assert device_of(customer).throttling_failure_count == 1
+    assert excinfo.value.left == 4
+    assert "4회 더 틀리면" in str(excinfo.value.message)
+    sms_code_verify(customer=customer, code=code)  # same instant
+    assert device_of(customer).throttling_failure_count == 0
 
 
 def test_code_is_discarded_after_the_maximum_wrong_codes(customer, clock, send, settings):
     assert settings.CERTBANK_SMS_MAX_FAILURES == 5
     code = send()
-    for failures in range(1, 5):
-        with pytest.raises(SmsCodeInvalid):
+    for left in (4, 3, 2, 1):
+        with pytest.raises(SmsCodeInvalid) as excinfo:
             sms_code_verify(customer=customer, code=wrong(code))
-        clock.shift(2 ** (failures - 1))
-    with pytest.raises(SmsCodeExpired):  # the fifth wrong code discards it
+        assert excinfo.value.left == left
+    with pytest.raises(SmsCodeExhausted) as excinfo:  # the fifth wrong code discards it
         sms_code_verify(customer=customer, code=wrong(code))
+    assert "다시 받아 주세요" in str(excinfo.value.message)
     assert device_of(customer).token is None
-    clock.shift(60)
     with pytest.raises(SmsCodeExpired):
         sms_code_verify(customer=customer, code=code)
     assert AuditEvent.objects.filter(action="sms_failed").count() == 5
@@ -156,12 +139,51 @@ def test_code_is_discarded_after_the_maximum_wrong_codes(customer, clock, send, 
 
 def test_new_code_after_a_discarded_one_works(customer, clock, send):
     code = send()
-    for failures in range(1, 6):
-        with pytest.raises((SmsCodeInvalid, SmsCodeExpired)):
+    for _ in range(5):
+        with pytest.raises((SmsCodeInvalid, SmsCodeExhausted)):
             sms_code_verify(customer=customer, code=wrong(code))
-        clock.shift(2 ** (failures - 1))
+    clock.shift(1)
     fresh = send()
     sms_code_verify(customer=customer, code=fresh)
+
+
+def test_codes_asked_for_beyond_the_free_sends_wait_and_say_how_long(customer, clock, send, settings):
+    """CERTBANK_SMS_SENDS_FREE codes go out; the next one waits 5 minutes,
+    doubling. The wait is answered before anything is sent."""
+    settings.CERTBANK_SMS_SENDS_FREE = 3
+    for _ in range(3):
+        send()
+        clock.shift(1)  # django-otp refuses a new code in the same instant (cooldown "> 0 s")
+    assert SmsMessage.objects.count() == 3
+    with pytest.raises(SmsSendThrottled) as excinfo:
+        sms_code_send(customer=customer, reason="테스트")
+    assert excinfo.value.code == "sms_send_throttled"
+    assert excinfo.value.status == 429
+    assert excinfo.value.retry_after == 299  # 300 s from the 3rd code, asked 1 s later
+    assert "5분 후에" in str(excinfo.value.message)
+    assert SmsMessage.objects.count() == 3  # refused: no code sent, none counted
+    clock.shift(299)
+    send()  # the wait is over
+    clock.shift(1)
+    with pytest.raises(SmsSendThrottled) as excinfo:  # and the next wait is twice as long
+        sms_code_send(customer=customer, reason="테스트")
+    assert excinfo.value.retry_after == 599
+    assert "10분 후에" in str(excinfo.value.message)
+    assert Throttle.objects.get(scope="sms_send", key=str(customer.pk)).failures == 4
+
+
+def test_a_right_code_forgets_the_sends(customer, clock, send, settings):
+    settings.CERTBANK_SMS_SENDS_FREE = 2
+    send()
+    clock.shift(1)
+    code = send()
+    sms_code_verify(customer=customer, code=code)
+    assert not Throttle.objects.filter(scope="sms_send", key=str(customer.pk)).exists()
+    # Counted afresh: two more codes go out (without the success, the 3rd code of the hour would wait 5 minutes).
+    for _ in range(2):
+        clock.shift(1)
+        send()
+    assert SmsMessage.objects.count() == 4
 
 
 def test_resending_replaces_the_previous_code(customer, clock, send):

@@ -1,6 +1,7 @@
 """The staff console at /staff/: Django admin behind password and TOTP (bank.admin_site, */admin.py)."""
 
 import datetime
+import re
 
 import pytest
 import time_machine
@@ -10,8 +11,12 @@ from django.test import Client
 from accounts.models import Customer
 from audit.models import AuditEvent
 from banking.models import DepositAccount, LedgerEntry
+from core.models import Throttle
 from flows import demo
 from tests.conftest import PASSWORD
+
+# Django admin's Korean "Please enter the correct username and password for a staff account".
+STAFF_GENERIC = "비밀번호를 입력해주세요"
 
 
 def staff_login(client, device, *, username=demo.STAFF_USERNAME, password=demo.STAFF_PASSWORD, token=None):
@@ -75,23 +80,80 @@ def test_otp_token_cannot_be_replayed(client, staff, totp_code):
     assert client.get("/staff/").status_code == 302
 
 
+def staff_strikes(scope="staff_login", key=f"127.0.0.1|{demo.STAFF_USERNAME}") -> int:
+    """Refused staff logins counted by core.throttle (the test client is 127.0.0.1)."""
+    row = Throttle.objects.filter(scope=scope, key=key).first()
+    return row.failures if row is not None else 0
+
+
 def test_staff_wrong_password_with_the_right_token_is_refused(client, staff, totp_code):
     user, device = staff
     response = staff_login(client, device, password="wrong-password", token=totp_code(device))
     assert response.status_code == 200
+    assert client.session.get(SESSION_KEY) is None
+    assert staff_strikes() == 1
+    assert staff_strikes("staff_login_network", "127.0.0.1") == 1
     user.refresh_from_db()
-    assert user.failed_login_count == 1
+    assert user.failed_login_count == 0  # staff are counted per network and name, never on their record
+    assert user.login_locked_at is None
 
 
-def test_five_wrong_staff_passwords_lock_the_staff_login(client, staff, totp_code):
+def test_wrong_staff_logins_beyond_the_free_five_make_the_next_try_wait_and_never_lock(client, staff, totp_code):
     user, device = staff
-    for _ in range(5):
-        staff_login(client, device, password="wrong-password", token="000000")
+    with time_machine.travel(datetime.datetime(2026, 11, 22, 3, 0, 1, tzinfo=datetime.UTC), tick=False) as clock:
+        # A wrong password and a wrong code are one kind of failure, with one answer.
+        for n in range(5):
+            if n % 2:
+                response = staff_login(client, device, token=wrong_token(totp_code(device)))
+            else:
+                response = staff_login(client, device, password="wrong-password", token=totp_code(device))
+            body = response.content.decode()
+            assert STAFF_GENERIC in body and "후에 다시 시도해 주세요" not in body
+        response = staff_login(client, device, password="wrong-password", token=totp_code(device))  # the 6th
+        assert "30초 후에 다시 시도해 주세요" in response.content.decode()
+        assert staff_strikes() == 6
+
+        # While waiting, even the right password and code are refused, with how long; not counted.
+        response = staff_login(client, device, token=totp_code(device))
+        assert response.status_code == 200
+        assert "30초 후에 다시 시도해 주세요" in response.content.decode()
+        assert client.session.get(SESSION_KEY) is None
+        assert staff_strikes() == 6
+        clock.shift(29)
+        assert "1초 후에 다시 시도해 주세요" in staff_login(client, device, token=totp_code(device)).content.decode()
+
+        clock.shift(1)
+        response = staff_login(client, device, password="wrong-password", token=totp_code(device))
+        assert "60초 후에 다시 시도해 주세요" in response.content.decode()  # each further failure doubles the wait
+
+        clock.shift(60)
+        response = staff_login(client, device, token=totp_code(device))
+        assert response.status_code == 302
+        assert client.session.get(SESSION_KEY) == str(user.pk)
+        assert client.get("/staff/").status_code == 200
+    assert staff_strikes() == 0  # a success forgets the name's failures
     user.refresh_from_db()
-    assert user.login_locked
-    response = staff_login(client, device, token=totp_code(device))
-    assert response.status_code == 200
-    assert client.get("/staff/").status_code == 302
+    assert user.failed_login_count == 0
+    assert user.login_locked_at is None
+    assert not user.login_locked
+    assert AuditEvent.objects.filter(action="login_failed", detail__staff=True).count() == 7
+
+
+def test_one_network_trying_many_staff_names_waits_after_twenty(client, staff, totp_code):
+    user, device = staff
+    with time_machine.travel(datetime.datetime(2026, 11, 22, 3, 0, 1, tzinfo=datetime.UTC), tick=False):
+        for n in range(21):
+            response = staff_login(client, None, username=f"guess{n}", password="wrong-password")
+            assert response.status_code == 200
+        assert "30초 후에 다시 시도해 주세요" in response.content.decode()
+        assert staff_strikes("staff_login_network", "127.0.0.1") == 21
+        assert staff_strikes() == 0  # no failure for this name yet
+        response = staff_login(client, device, token=totp_code(device))
+        assert "30초 후에 다시 시도해 주세요" in response.content.decode()
+        assert client.session.get(SESSION_KEY) is None
+        # Another network is not held up.
+        other = Client(REMOTE_ADDR="198.51.100.20")
+        assert staff_login(other, device, token=totp_code(device)).status_code == 302
 
 
 @pytest.mark.parametrize("username", ["901:hong", "hong"])
@@ -218,8 +280,9 @@ def test_unlock_action_clears_a_locked_customer_and_names_the_staff_member(staff
 # --- One answer for any failure; success only after both factors ------------------------------
 
 
-def _login_errors(response) -> str:
-    return response.content.decode()
+def _login_errors(response) -> list[str]:
+    """What the login page tells the person: Django admin's error notes."""
+    return re.findall(r'<p class="errornote">\s*(.*?)\s*</p>', response.content.decode(), re.S)
 
 
 def test_wrong_otp_and_wrong_password_get_the_same_answer(client, staff, totp_code):
@@ -228,18 +291,22 @@ def test_wrong_otp_and_wrong_password_get_the_same_answer(client, staff, totp_co
     right_password_wrong_code = _login_errors(staff_login(client, device, token=wrong_token(code)))
     wrong_password_right_code = _login_errors(staff_login(Client(), device, password="wrong-password", token=code))
     # SECURITY: no message tells a password guesser that the password was right.
-    marker = "비밀번호를 입력해주세요"  # Django admin's Korean "enter a correct username and password"
-    assert marker in right_password_wrong_code and marker in wrong_password_right_code
-    assert "Invalid token" not in right_password_wrong_code
-    assert "인증번호" not in right_password_wrong_code
+    assert right_password_wrong_code == wrong_password_right_code
+    assert len(right_password_wrong_code) == 1 and STAFF_GENERIC in right_password_wrong_code[0]
+    assert "Invalid token" not in right_password_wrong_code[0]
+    assert "인증번호" not in right_password_wrong_code[0]
 
 
 def test_right_password_with_wrong_otp_counts_as_a_failed_login(client, staff, totp_code):
     user, device = staff
-    staff_login(client, device, token=wrong_token(totp_code(device)))
-    user.refresh_from_db()
-    assert user.failed_login_count == 1
+    response = staff_login(client, device, token=wrong_token(totp_code(device)))
+    assert STAFF_GENERIC in response.content.decode()
+    assert staff_strikes() == 1
+    event = AuditEvent.objects.get(action="login_failed")
+    assert event.customer == user and event.detail["staff"] is True
     assert not AuditEvent.objects.filter(customer=user, action="login_succeeded").exists()
+    user.refresh_from_db()
+    assert user.failed_login_count == 0
 
 
 def test_staff_login_success_is_audited_only_after_the_otp(client, staff, totp_code):

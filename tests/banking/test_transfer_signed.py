@@ -15,7 +15,8 @@ from banking.exceptions import DailyLimitExceeded, ExtraAuthRequired, OtpRequire
 from banking.models import DepositAccount, Transfer
 from banking.services import TransferDraft
 from certificates.exceptions import CertificateRefused, Refusal
-from certificates.models import Certificate, CertificateLoginLock, Challenge
+from certificates.models import Certificate, Challenge
+from core.models import Throttle
 from flows.transfers import transfer_challenge_create, transfer_signed
 from tests.certificates.conftest import SESSION, issue_for, sign
 from tests.conftest import totp_now
@@ -162,15 +163,12 @@ def test_certificate_not_registered_at_this_bank_is_refused(holder, make_custome
     assert refused.value.reason == Refusal.NOT_REGISTERED
 
 
-def test_revoked_or_locked_certificate_is_refused(holder, chulsoo):
+def test_suspended_or_revoked_certificate_is_refused(holder, chulsoo):
     draft = draft_for(holder, chulsoo.deposit_accounts.get())
-    CertificateLoginLock.objects.create(
-        certificate=holder.certificate, bank=holder.customer.bank, failed_count=5, locked_at=timezone.now()
-    )
+    Certificate.objects.filter(pk=holder.certificate.pk).update(status="suspended", revocation_reason="certificate_hold")
     with pytest.raises(CertificateRefused) as refused:
         submit(holder, draft)
-    assert refused.value.reason == Refusal.LOGIN_LOCKED
-    CertificateLoginLock.objects.all().delete()
+    assert refused.value.reason == Refusal.SUSPENDED
     Certificate.objects.filter(pk=holder.certificate.pk).update(status="revoked", revoked_at=timezone.now())
     with pytest.raises(CertificateRefused) as refused:
         submit(holder, draft)
@@ -203,13 +201,13 @@ def test_over_the_otp_threshold_the_otp_is_required_and_checked(holder, younghee
     with pytest.raises(OtpCodeInvalid):
         submit(holder, draft, otp_code="000000" if totp_now(device) != "000000" else "111111")
     assert Transfer.objects.count() == 0
-    # The failure survived the refused request: audited and counted.
+    # The failure survived the refused request: audited and counted (for the OTP's back-off).
     assert AuditEvent.objects.filter(action="otp_failed").exists()
-    device.refresh_from_db()
-    assert device.throttling_failure_count == 1
-    device.throttle_reset()  # as after the throttle's wait
+    assert Throttle.objects.get(scope="otp", key=str(holder.customer.pk)).failures == 1
+    # A mistyped code followed by the right one passes at once, and the count starts again.
     record, _ = submit(holder, draft, otp_code=totp_now(device))
     assert record.amount == 20_000
+    assert not Throttle.objects.filter(scope="otp", key=str(holder.customer.pk)).exists()
 
 
 def test_reaching_the_daily_sms_threshold_from_an_undesignated_device_needs_the_sms_code(

@@ -84,6 +84,15 @@ def banks(transactional_db):
     return demo.seed_banks()
 
 
+@pytest.fixture
+def chulsoo_account(make_customer):
+    """이철수's empty account at 다온은행 (903): where the transfer tests send money."""
+    chulsoo = make_customer(
+        bank_code="903", login_id="chulsoo", name="이철수", rrn="850720-1456782", phone="01034567890", deposit=0
+    )
+    return chulsoo.deposit_accounts.get()
+
+
 # Without a <link rel="icon"> (pages not built on base.html, such as the staff
 # admin) Chromium asks for /favicon.ico on its own and logs the 404 as a
 # console error. That request is the browser's, not the page's.

@@ -101,6 +101,7 @@ def reissue_certificate(page, *, reason, password):
     verify_identity(page, number, reason=reason)
     expect(page).to_have_url(re.compile(r"/nuri/certificates/issue/keys/$"))
     expect(page.get_by_role("radio", name="브라우저")).to_be_checked()
+    expect(page.get_by_role("button", name="발급", exact=True)).to_be_enabled()  # the page's script is ready
     page.get_by_label("인증서 비밀번호", exact=True).fill(password)
     page.get_by_label("인증서 비밀번호 확인", exact=True).fill(password)
     expect(page.get_by_text("비밀번호가 일치합니다.")).to_be_visible()
@@ -160,6 +161,8 @@ def test_renew_inside_the_window(page, customer, artifacts_dir):
         page.get_by_role("button", name="갱신", exact=True).click()
         dialog = page.get_by_role("dialog", name="인증서 선택")
         expect(dialog).to_be_visible()
+        # The "renew" challenge came with the window: its time left counts down there.
+        expect(dialog.get_by_test_id("certwin-timer")).to_have_text(re.compile(r"서명 유효시간\s+[12]:\d\d"))
         choose_certificate(dialog)
         with page.expect_response(lambda r: r.url.endswith("/nuri/certificates/renew/complete/")) as answer:
             dialog.get_by_role("button", name="확인", exact=True).click()

@@ -75,12 +75,16 @@ def issue_certificate(page, *, storage="브라우저"):
     page.get_by_label("계좌번호").fill(account_number)
     page.get_by_label("계좌 비밀번호").fill(PIN)
     page.get_by_role("button", name="본인확인").click()
-    expect(page).to_have_url(re.compile(r"/nuri/certificates/issue/verify/$"))
+    # The same page moves on to the SMS step; the code was sent as it began.
+    expect(page.get_by_label("SMS 인증번호")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/nuri/certificates/issue/$"))
 
     page.get_by_label("SMS 인증번호").fill(newest_sms_code())
     page.get_by_role("button", name="확인", exact=True).click()
     expect(page).to_have_url(re.compile(r"/nuri/certificates/issue/keys/$"))
 
+    # The page's script enables 발급 once it is ready to check the passwords as they are typed.
+    expect(page.get_by_role("button", name="발급", exact=True)).to_be_enabled()
     browser_radio = page.get_by_role("radio", name="브라우저")
     expect(browser_radio).to_be_checked()  # the default
     page.get_by_role("radio", name=storage).check()
@@ -91,6 +95,30 @@ def issue_certificate(page, *, storage="브라우저"):
 
     expect(page.get_by_text("공동인증서가 발급되었습니다.")).to_be_visible()
     expect(page.get_by_role("link", name="인증서로 로그인")).to_be_visible()
+
+
+def code_from_demo_phone(page) -> str:
+    """The newest code, read as a person does: the demo hint's 내 휴대폰 opens the phone in a new tab."""
+    hint = page.locator(".demo-hint").filter(visible=True)
+    with page.expect_popup() as popup:
+        hint.get_by_role("link", name="내 휴대폰").click()
+    phone = popup.value
+    sms = phone.get_by_test_id("sms-list").locator(".sms__body").first
+    expect(sms).to_contain_text("인증번호")
+    match = SMS_CODE_RE.search(sms.inner_text())
+    assert match, sms.inner_text()
+    phone.close()
+    return match.group(1)
+
+
+def verify_identity_logged_out(page, customer, *, name="홍길동"):
+    """본인확인 without a session: 이름, 주민등록번호, an account of this bank and its PIN."""
+    page.get_by_label("이름", exact=True).fill(name)
+    page.get_by_label("주민등록번호").fill(RRN)
+    page.get_by_label("계좌번호").fill(customer.deposit_accounts.first().display_number)
+    page.get_by_label("계좌 비밀번호").fill(PIN)
+    page.get_by_role("button", name="본인확인").click()
+    expect(page.get_by_label("SMS 인증번호")).to_be_visible()
 
 
 def download(page, link_name, folder: Path) -> Path:
@@ -235,6 +263,8 @@ def test_wrong_certificate_password_is_refused_in_the_browser(page, customer):
     issue_certificate(page)
     log_out(page)
     dialog = open_certificate_window(page)
+    # The login challenge came with the window (its countdown shows once it has).
+    expect(dialog.get_by_test_id("certwin-timer")).to_be_visible()
 
     sent = []
     page.on("request", lambda request: sent.append(request.url) if request.method == "POST" else None)
@@ -280,3 +310,36 @@ def test_revoked_certificate_is_refused_at_login(page, context, customer):
     expect(page.get_by_role("button", name="로그아웃")).to_have_count(0)
     assert certificate_audit_rows().filter(action="certificate_refused").count() == 1
     assert not certificate_audit_rows().filter(action="certificate_login_succeeded").exists()
+
+
+def test_issue_logged_out_from_the_login_page_then_log_in_with_it(page, customer):
+    # A fresh browser, no session: 인증서 발급·재발급 from the login page.
+    page.goto("/nuri/login/")
+    page.get_by_role("link", name="인증서 발급·재발급").click()
+    expect(page).to_have_url(re.compile(r"/nuri/certificates/issue/$"))
+    expect(page.get_by_role("radio", name="공동인증서")).to_be_checked()
+    verify_identity_logged_out(page, customer)
+
+    # The code went to 홍길동's phone as the SMS step began; its validity counts down.
+    page.get_by_label("SMS 인증번호").fill(code_from_demo_phone(page))
+    page.get_by_role("button", name="확인", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/nuri/certificates/issue/keys/$"))
+    expect(page.get_by_text("홍길동님, 본인확인이 끝났습니다.", exact=False)).to_be_visible()
+
+    expect(page.get_by_role("button", name="발급", exact=True)).to_be_enabled()
+    page.get_by_label("인증서 비밀번호", exact=True).fill(CERT_PASSWORD)
+    page.get_by_label("인증서 비밀번호 확인", exact=True).fill(CERT_PASSWORD)
+    page.get_by_role("button", name="발급", exact=True).click()
+    expect(page.get_by_text("공동인증서가 발급되었습니다.")).to_be_visible()
+    certificate = Certificate.objects.get(holder=customer, status="valid")
+    expect(page.locator("[data-certissue-serial]")).to_have_text(certificate.serial)
+    assert certificate.kind == "joint"
+
+    # Still logged out; the certificate is in this browser and logs in.
+    expect(page.get_by_role("button", name="로그아웃")).to_have_count(0)
+    page.get_by_role("link", name="인증서로 로그인").click()
+    expect(page).to_have_url(LOGIN_URL)
+    dialog = open_certificate_window(page)
+    choose_certificate(dialog)
+    confirm_and_land_on_accounts(page, dialog)
+    assert AuditEvent.objects.filter(action="certificate_login_succeeded", customer=customer).count() == 1

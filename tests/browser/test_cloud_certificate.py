@@ -10,9 +10,16 @@ import pytest
 import time_machine
 from playwright.sync_api import expect
 
-from certificates.models import Certificate, CertificateRegistration, CloudKey
+from certificates.models import Certificate, CertificateRegistration, CloudDevice, CloudKey
 from core.models import SmsMessage
-from tests.browser.test_certificates import RRN, log_in_with_password, log_out, newest_sms_code
+from tests.browser.test_certificates import (
+    RRN,
+    code_from_demo_phone,
+    fresh_context,
+    log_in_with_password,
+    log_out,
+    newest_sms_code,
+)
 from tests.conftest import PASSWORD, PIN
 
 CLOUD_PIN = "482916"
@@ -179,31 +186,154 @@ def test_pin_change_on_the_management_page(page, customer, artifacts_dir):
     expect(page).to_have_url(re.compile(r"/nuri/accounts/$"))
 
 
-def test_an_unregistered_browser_is_told_to_register_and_can(page, browser, live_server, customer):
+def registration_panel(dialog):
+    return dialog.locator("[data-certwin-device]")
+
+
+def test_a_new_browser_registers_itself_inside_the_window_and_logs_in(page, browser, live_server, customer, artifacts_dir):
     log_in_with_password(page)
     issue_cloud_certificate(page)
-    context = browser.new_context(base_url=live_server.url, locale="ko-KR", timezone_id="Asia/Seoul")
-    try:
-        phone = context.new_page()
-        phone.goto("/nuri/login/")
-        phone.get_by_role("button", name="인증서 로그인").click()
-        dialog = phone.get_by_role("dialog", name="인증서 선택")
+    log_out(page)
+    assert CloudDevice.objects.count() == 1  # the browser it was issued on
+
+    # Another browser, no session: the 금융인증서 tab offers to register it, right there.
+    with fresh_context(browser, live_server) as context:
+        other = context.new_page()
+        other.goto("/nuri/login/")
+        steps = []
+        other.on("request", lambda r: steps.append(r) if r.url.endswith("/nuri/certificates/cloud/devices/register/") else None)
+        other.get_by_role("button", name="인증서 로그인").click()
+        dialog = other.get_by_role("dialog", name="인증서 선택")
         dialog.get_by_role("button", name="금융인증서", exact=True).click()
-        expect(dialog).to_contain_text("이 기기는 금융인증서 이용기기로 등록되어 있지 않습니다")
-        dialog.get_by_role("button", name="취소").click()
-        # Register this browser: log in with ID and password, SMS code, 이 기기 등록.
-        phone.get_by_label("아이디", exact=True).fill("hong")
-        phone.get_by_label("비밀번호", exact=True).fill(PASSWORD)
-        phone.get_by_role("button", name="로그인", exact=True).click()
-        phone.goto("/nuri/certificates/cloud/devices/")
-        expect(phone.get_by_test_id("device-row")).to_have_count(1)
-        phone.get_by_role("button", name="인증번호 받기").click()
-        phone.get_by_label("SMS 인증번호").fill(newest_sms_code())
-        phone.get_by_role("button", name="이 기기 등록").click()
-        expect(phone.get_by_test_id("device-row")).to_have_count(2)
-        expect(phone.get_by_text("이 기기", exact=True)).to_be_visible()
-        phone.get_by_role("button", name="로그아웃").click()
-        cloud_login(phone, "nuri")
-        expect(phone).to_have_url(re.compile(r"/nuri/accounts/$"))
-    finally:
-        context.close()
+        panel = registration_panel(dialog)
+        expect(panel).to_be_visible()
+        expect(panel).to_contain_text("이 기기는 금융인증서 이용기기로 등록되어 있지 않습니다.")
+        expect(dialog.get_by_role("row", name=re.compile("홍길동"))).to_have_count(0)
+
+        # 본인확인 in the window: 이름, 주민등록번호, 계좌번호, 계좌 비밀번호; then 인증번호 받기.
+        panel.get_by_label("이름", exact=True).fill("홍길동")
+        panel.get_by_label("주민등록번호").fill(RRN)
+        panel.get_by_label("계좌번호").fill(customer.deposit_accounts.first().display_number)
+        panel.get_by_label("계좌 비밀번호").fill(PIN)
+        other.screenshot(path=artifacts_dir / "cloud-device-identity.png")
+        dialog.get_by_role("button", name="인증번호 받기").click()
+
+        # The SMS step, with the code's validity counting down.
+        code = panel.get_by_label("SMS 인증번호")
+        expect(code).to_be_visible()
+        expect(code).to_be_focused()
+        timer = panel.get_by_test_id("certwin-device-timer")
+        expect(timer).to_have_text(re.compile(r"남은 시간\s+[23]:\d\d"))
+        shown = timer.inner_text()
+        expect(timer).not_to_have_text(shown)  # it ticks
+        code.fill(code_from_demo_phone(other))
+        dialog.get_by_role("button", name="등록", exact=True).click()
+
+        # Registered: the list is back with the certificate, and it logs in with the PIN.
+        expect(panel).to_be_hidden()
+        expect(dialog.get_by_role("status")).to_contain_text("이용기기로 등록했습니다")
+        row = dialog.get_by_role("row", name=re.compile("홍길동"))
+        expect(row).to_have_count(1)
+        expect(row).to_have_attribute("aria-selected", "true")
+        assert CloudDevice.objects.count() == 2
+        # All of it inside the window: the page never left, each step was a fetch asking for JSON.
+        expect(other).to_have_url(re.compile(r"/nuri/login/$"))
+        assert [(r.method, r.post_data and re.search(r'name="step"\r\n\r\n(\w+)', r.post_data).group(1)) for r in steps] == [
+            ("GET", None),
+            ("POST", "identity"),
+            ("POST", "sms"),
+        ]
+        assert all(r.headers.get("accept") == "application/json" for r in steps)
+        dialog.get_by_role("button", name="확인", exact=True).click()
+        enter_pin(other, CLOUD_PIN)
+        expect(other).to_have_url(re.compile(r"/nuri/accounts/$"))
+        expect(other.get_by_text("홍길동님", exact=True)).to_be_visible()
+
+
+def test_logged_in_elsewhere_a_new_browser_registers_with_the_sms_code_alone(
+    page, browser, live_server, customer, make_customer, artifacts_dir
+):
+    log_in_with_password(page)
+    issue_cloud_certificate(page)
+    log_out(page)
+    gildong = make_customer(bank_code="902", login_id="gildong")  # the same person at 가람은행
+
+    # A new browser, logged in at 가람은행 to register the 금융인증서 there.
+    with fresh_context(browser, live_server) as context:
+        other = context.new_page()
+        other.goto("/garam/login/")
+        other.get_by_label("아이디", exact=True).fill("gildong")
+        other.get_by_label("비밀번호", exact=True).fill(PASSWORD)
+        other.get_by_role("button", name="로그인", exact=True).click()
+        expect(other).to_have_url(re.compile(r"/garam/accounts/$"))
+        other.goto("/garam/certificates/register/")
+        other.get_by_role("button", name="인증번호 받기").click()
+        other.get_by_label("SMS 인증번호").fill(newest_sms_code())
+        other.get_by_role("button", name="확인", exact=True).click()
+        other.get_by_role("button", name="등록할 인증서 선택").click()
+        dialog = other.get_by_role("dialog", name="인증서 선택")
+        dialog.get_by_role("button", name="금융인증서", exact=True).click()
+
+        # Logged in, the login is the first factor: no 본인확인 form, only 인증번호 받기.
+        panel = registration_panel(dialog)
+        expect(panel).to_contain_text("등록된 휴대폰(010-****-5678)으로 인증번호를 보내 드립니다.")
+        expect(panel.get_by_label("주민등록번호")).to_be_hidden()
+        sent_before = SmsMessage.objects.count()
+        dialog.get_by_role("button", name="인증번호 받기").click()
+        code = panel.get_by_label("SMS 인증번호")
+        expect(code).to_be_focused()
+        expect(panel.get_by_test_id("certwin-device-timer")).to_have_text(re.compile(r"남은 시간\s+[23]:\d\d"))
+        assert SmsMessage.objects.count() == sent_before + 1
+        other.screenshot(path=artifacts_dir / "cloud-device-code.png")
+        code.fill(newest_sms_code())
+        dialog.get_by_role("button", name="등록", exact=True).click()
+
+        # Registered through 가람은행; now the certificate itself is registered there with its PIN.
+        row = dialog.get_by_role("row", name=re.compile("홍길동"))
+        expect(row).to_have_attribute("aria-selected", "true")
+        dialog.get_by_role("button", name="확인", exact=True).click()
+        enter_pin(other, CLOUD_PIN)
+        certificate = Certificate.objects.get(kind="financial")
+        expect(other.get_by_test_id("registration-row")).to_contain_text(certificate.serial)
+        assert CertificateRegistration.objects.filter(certificate=certificate, bank=gildong.bank, customer=gildong).exists()
+        assert CloudDevice.objects.count() == 2
+
+
+def test_the_window_follows_the_banks_json_answer_done(page, browser, live_server, customer):
+    """The step-up page's JSON contract (flows/views.py): {"step": "done", "message"} ends the registration.
+
+    Whatever the bank's page answers to the last step today, the window is held to that
+    contract: the answer is replaced by it after the bank has done the work.
+    """
+    log_in_with_password(page)
+    issue_cloud_certificate(page)
+    log_out(page)
+    done = {"step": "done", "message": "이 기기를 금융인증서 이용기기로 등록했습니다.", "redirect": "/nuri/login/"}
+
+    def answer_done_after_the_code(route):
+        response = route.fetch()
+        if 'name="step"\r\n\r\nsms' in (route.request.post_data or ""):
+            route.fulfill(status=200, json=done)
+        else:
+            route.fulfill(response=response)
+
+    with fresh_context(browser, live_server) as context:
+        other = context.new_page()
+        other.route("**/nuri/certificates/cloud/devices/register/", answer_done_after_the_code)
+        other.goto("/nuri/login/")
+        other.get_by_role("button", name="인증서 로그인").click()
+        dialog = other.get_by_role("dialog", name="인증서 선택")
+        dialog.get_by_role("button", name="금융인증서", exact=True).click()
+        panel = registration_panel(dialog)
+        panel.get_by_label("이름", exact=True).fill("홍길동")
+        panel.get_by_label("주민등록번호").fill(RRN)
+        panel.get_by_label("계좌번호").fill(customer.deposit_accounts.first().display_number)
+        panel.get_by_label("계좌 비밀번호").fill(PIN)
+        panel.get_by_label("계좌 비밀번호").press("Enter")  # Enter submits the step, as 인증번호 받기 does
+        code = panel.get_by_label("SMS 인증번호")
+        expect(code).to_be_focused()
+        code.fill(newest_sms_code())
+        code.press("Enter")
+        expect(dialog.get_by_role("status")).to_have_text(done["message"])
+        expect(dialog.get_by_role("row", name=re.compile("홍길동"))).to_have_attribute("aria-selected", "true")
+        assert CloudDevice.objects.count() == 2

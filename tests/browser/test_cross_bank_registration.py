@@ -1,5 +1,6 @@
 """타행/타기관 인증서 등록 as a customer does it: 홍길동's certificate from 누리은행,
-kept as NPKI files on a USB stick, registered at 가람은행 and then used to log in there."""
+kept as NPKI files on a USB stick, registered at 가람은행 (logged in there, or
+straight from its login page without logging in) and then used to log in there."""
 
 import re
 
@@ -9,7 +10,13 @@ from playwright.sync_api import expect
 
 from certificates.client import npki
 from certificates.models import CertificateRegistration
-from tests.browser.test_certificates import CERT_PASSWORD, choose_certificate, newest_sms_code
+from tests.browser.test_certificates import (
+    CERT_PASSWORD,
+    choose_certificate,
+    code_from_demo_phone,
+    newest_sms_code,
+    verify_identity_logged_out,
+)
 from tests.certificates.conftest import issue_for
 from tests.conftest import PASSWORD
 
@@ -72,6 +79,40 @@ def test_register_a_certificate_of_another_bank_and_log_in_with_it(page, make_cu
     # Now certificate login works at 가람은행, as 가람은행's customer.
     page.get_by_role("button", name="로그아웃").click()
     page.goto("/garam/login/")
+    page.get_by_role("button", name="인증서 로그인").click()
+    dialog = page.get_by_role("dialog", name="인증서 선택")
+    pick_files(dialog, files)
+    dialog.get_by_role("button", name="확인", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/garam/accounts/$"))
+    expect(page.get_by_text("홍길동님", exact=True)).to_be_visible()
+
+
+def test_register_from_the_login_page_without_logging_in_then_log_in_with_it(page, make_customer, usb_files):
+    holder, files = usb_files
+    gildong = make_customer(bank_code="902", login_id="gildong")  # the same person at 가람은행
+
+    # A fresh browser, no session: 타행/타기관 인증서 등록 from 가람은행's login page.
+    page.goto("/garam/login/")
+    page.get_by_role("link", name="타행/타기관 인증서 등록").click()
+    expect(page).to_have_url(re.compile(r"/garam/certificates/register/$"))
+    verify_identity_logged_out(page, gildong)
+    page.get_by_label("SMS 인증번호").fill(code_from_demo_phone(page))
+    page.get_by_role("button", name="확인", exact=True).click()
+
+    # Verified: the same address now asks for the certificate, in the window, against the clock.
+    expect(page).to_have_url(re.compile(r"/garam/certificates/register/$"))
+    page.get_by_role("button", name="등록할 인증서 선택").click()
+    dialog = page.get_by_role("dialog", name="인증서 선택")
+    expect(dialog.get_by_test_id("certwin-timer")).to_contain_text(re.compile(r"서명 유효시간 [12]:\d\d"))
+    pick_files(dialog, files)
+    with page.expect_response(lambda r: r.url.endswith("/garam/certificates/register/complete/")) as answer:
+        dialog.get_by_role("button", name="확인", exact=True).click()
+    assert answer.value.status == 200, answer.value.text()
+    expect(page).to_have_url(re.compile(r"/garam/login/$"))
+    expect(page.get_by_text("인증서를 등록했습니다.", exact=False)).to_be_visible()
+    assert CertificateRegistration.objects.filter(certificate=holder.certificate, bank=gildong.bank, customer=gildong).exists()
+
+    # Certificate login at 가람은행 now works, as 가람은행's customer.
     page.get_by_role("button", name="인증서 로그인").click()
     dialog = page.get_by_role("dialog", name="인증서 선택")
     pick_files(dialog, files)

@@ -33,14 +33,6 @@ def usb_files(customer, tmp_path):
     return holder, [folder / "signCert.der", folder / "signPri.key"]
 
 
-@pytest.fixture
-def chulsoo_account(make_customer):
-    chulsoo = make_customer(
-        bank_code="903", login_id="chulsoo", name="이철수", rrn="850720-1456782", phone="01034567890", deposit=0
-    )
-    return chulsoo.deposit_accounts.get()
-
-
 def pick_files(dialog, files):
     dialog.get_by_role("button", name="하드디스크·이동식디스크").click()
     dialog.get_by_label("인증서 파일 선택").set_input_files(files)
@@ -69,6 +61,8 @@ def fill_transfer(page, to_account, amount: str):
 def sign_on_review(page, files):
     page.get_by_role("button", name="인증서로 서명하고 이체").click()
     dialog = page.get_by_role("dialog", name="인증서 선택")
+    # The review page's challenge: its time left counts down in the window.
+    expect(dialog.get_by_test_id("certwin-timer")).to_have_text(re.compile(r"서명 유효시간\s+[12]:\d\d"))
     pick_files(dialog, files)
     dialog.get_by_role("button", name="확인", exact=True).click()
 

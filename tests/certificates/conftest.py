@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from certificates import services
 from certificates.challenges import challenge_create
 from certificates.models import Certificate, Challenge
+from tests.verification import Purpose, verified
 
 SESSION = "test-session-key-0001"
 
@@ -43,12 +44,13 @@ class Holder:
         return bytes(self.certificate.der)
 
 
-def issue_for(customer, key, *, session_key=SESSION, r=None) -> Holder:
-    """Issue a 공동인증서 as the browser would: challenge, proof of possession, R."""
+def issue_for(customer, key, *, session_key=SESSION, r=None, reason="new", grant=None) -> Holder:
+    """Issue a 공동인증서 as the browser would: verification, challenge, proof of possession, R."""
     r = r or os.urandom(20)
+    grant = grant or verified(customer, Purpose.ISSUE, session_key=session_key, detail={"kind": "joint", "reason": reason})
     challenge = challenge_create(purpose=Challenge.Purpose.ISSUE, bank=customer.bank, session_key=session_key, customer=customer)
     certificate = services.certificate_issue_joint(
-        customer=customer,
+        grant=grant,
         bank=customer.bank,
         session_key=session_key,
         token=challenge.token,

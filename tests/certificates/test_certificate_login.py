@@ -14,9 +14,10 @@ from django.test import Client
 
 from audit.models import AuditEvent
 from certificates import ca, services
-from certificates.challenges import challenge_consume, challenge_create, session_digest
+from certificates.challenges import challenge_consume, challenge_create
 from certificates.exceptions import CertificateRefused, Refusal
 from certificates.models import Certificate, Challenge
+from certificates.verify import session_digest
 from tests.certificates.conftest import b64, sign
 
 LOGIN_URL = "/nuri/login/certificate/"
@@ -49,7 +50,7 @@ def assert_refused(response, reason: Refusal):
 def forge(holder, *, key=None, key_usage=None, issuer_key=None, issuer_name=None, record=True):
     """A certificate signed with our issuing CA key (or another key) outside the
     issuance service; with `record`, also entered in our records."""
-    hierarchy = ca._current()
+    hierarchy = ca.hierarchy_current()
     key = key or holder.key
     usage = key_usage or x509.KeyUsage(True, True, False, False, False, False, False, False, False)
     now = datetime.datetime.now(datetime.UTC)
@@ -67,6 +68,10 @@ def forge(holder, *, key=None, key_usage=None, issuer_key=None, issuer_name=None
         .sign(issuer_key or hierarchy.issuing_key, hashes.SHA256())
     )
     if record:
+        # One live 공동인증서 per holder and bank (the database holds it): the forged one replaces the holder's.
+        Certificate.objects.filter(pk=holder.certificate.pk).update(
+            status="revoked", revoked_at=now, revocation_reason="superseded"
+        )
         facts = ca.certificate_facts(certificate)
         record_row = Certificate.objects.create(
             serial=facts.serial,
@@ -235,25 +240,76 @@ def test_certificate_without_digital_signature_usage_is_refused(client, holder):
 # --- Lockout -------------------------------------------------------------------------------------------
 
 
-def test_five_failed_logins_lock_the_certificate_at_this_bank(client, holder):
-    for _ in range(5):
-        token, _to_sign = get_challenge(client)
-        login(client, holder.der, holder.key, token=token, signature=sign(holder.key, b"wrong"))
-    assert AuditEvent.objects.filter(action="certificate_login_locked").count() == 1
-    # Even a correct signature is refused now.
-    assert_refused(login(client, holder.der, holder.key), Refusal.LOGIN_LOCKED)
-    assert services.certificate_login_unlock(customer=holder.customer, bank=holder.customer.bank) == 1
+def attacker(ip="203.0.113.7") -> Client:
+    """A client on another network (REMOTE_ADDR) than the test client's."""
+    return Client(REMOTE_ADDR=ip)
+
+
+def bad_attempts(client, holder, count, *, wrong_key):
+    """`count` logins with the holder's public certificate and another key."""
+    statuses = []
+    for _ in range(count):
+        statuses.append(login(client, holder.der, wrong_key).status_code)
+    return statuses
+
+
+def test_bad_signatures_never_lock_the_holder_out(client, holder, rsa_keys, django_capture_on_commit_callbacks):
+    """The certificate is public: a bad signature proves the sender lacks the key.
+    After 5, and after 500, wrong-key attempts by an anonymous client, the
+    holder's own signature still logs in."""
+    outsider = attacker()
+    with django_capture_on_commit_callbacks(execute=True):
+        bad_attempts(outsider, holder, 5, wrong_key=rsa_keys[1])
     assert login(client, holder.der, holder.key).status_code == 200
+    client.post("/nuri/logout/")
+    with django_capture_on_commit_callbacks(execute=True):
+        statuses = bad_attempts(outsider, holder, 495, wrong_key=rsa_keys[1])
+    assert set(statuses) <= {403, 429}
+    assert login(client, holder.der, holder.key).status_code == 200
+    assert not AuditEvent.objects.filter(action="certificate_login_locked").exists()
 
 
-def test_a_success_resets_the_failure_count(client, holder):
+def test_a_network_sending_bad_signatures_is_throttled_with_a_wait_it_is_told(client, holder, rsa_keys):
+    outsider = attacker()
+    assert bad_attempts(outsider, holder, 5, wrong_key=rsa_keys[1]) == [403] * 5
+    response = login(outsider, holder.der, rsa_keys[1])
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) == 30
+    assert "30초 후에 다시 시도해 주세요" in response.json()["error"]
+    # The wait holds even for a right signature from that network (nothing is tried behind it)...
+    assert login(outsider, holder.der, holder.key).status_code == 429
+    # ...and ends: then one more bad signature doubles it.
+    with time_machine.travel(datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=31), tick=False):
+        assert login(outsider, holder.der, rsa_keys[1]).status_code == 403
+        response = login(outsider, holder.der, rsa_keys[1])
+        assert response.status_code == 429 and int(response["Retry-After"]) == 60
+    refused = AuditEvent.objects.filter(action="certificate_refused", detail__reason="bad_signature")
+    assert refused.count() == 6  # each bad signature has its audit row, although the request failed
+
+
+def test_the_holder_is_alerted_once_by_sms_when_their_certificate_draws_bad_signatures(
+    holder, rsa_keys, django_capture_on_commit_callbacks
+):
+    from core.models import SmsMessage
+
+    with django_capture_on_commit_callbacks(execute=True):
+        for ip in ("203.0.113.7", "198.51.100.9"):  # from two networks: 10 in a row for the certificate
+            bad_attempts(attacker(ip), holder, 5, wrong_key=rsa_keys[1])
+    alerts = SmsMessage.objects.filter(phone=holder.customer.phone, body__contains="로그인 시도가 5회")
+    assert alerts.count() == 1
+    assert holder.certificate.serial in alerts.get().body
+    assert AuditEvent.objects.filter(action="certificate_login_alerted", customer=holder.customer).count() == 1
+
+
+def test_a_success_forgets_that_networks_failures_for_the_certificate(client, holder):
     for _ in range(4):
         token, _to_sign = get_challenge(client)
         login(client, holder.der, holder.key, token=token, signature=sign(holder.key, b"wrong"))
     assert login(client, holder.der, holder.key).status_code == 200
     client.post("/nuri/logout/")
-    token, _to_sign = get_challenge(client)
-    login(client, holder.der, holder.key, token=token, signature=sign(holder.key, b"wrong"))
+    for _ in range(4):
+        token, _to_sign = get_challenge(client)
+        assert login(client, holder.der, holder.key, token=token, signature=sign(holder.key, b"wrong")).status_code == 403
     assert login(client, holder.der, holder.key).status_code == 200
 
 
@@ -290,27 +346,3 @@ def test_concurrent_requests_consume_a_challenge_once(banks):
 
 def test_session_digest_does_not_store_the_session_key():
     assert "abc" not in session_digest("abc")
-
-
-def test_identity_verification_in_the_unlock_flow_reopens_a_locked_certificate(
-    client, holder, django_capture_on_commit_callbacks, sms_code
-):
-    for _ in range(5):
-        token, _to_sign = get_challenge(client)
-        login(client, holder.der, holder.key, token=token, signature=sign(holder.key, b"wrong"))
-    assert_refused(login(client, holder.der, holder.key), Refusal.LOGIN_LOCKED)
-    customer = holder.customer
-    unlock = {
-        "login_id": customer.login_id,
-        "rrn": "900101-1234568",
-        "account_number": customer.deposit_accounts.get().number,
-        "pin": "1234",
-    }
-    with django_capture_on_commit_callbacks(execute=True):
-        assert client.post("/nuri/unlock/", unlock).status_code == 302
-    response = client.post(
-        "/nuri/unlock/verify/", {"code": sms_code(), "password1": "New#password2026", "password2": "New#password2026"}
-    )
-    assert response.status_code == 302
-    assert AuditEvent.objects.filter(action="certificate_login_unlocked", customer=customer).exists()
-    assert login(client, holder.der, holder.key).status_code == 200

@@ -10,23 +10,27 @@ wrapped key, so nothing it does may depend on its content.
 import base64
 import datetime
 import os
-import re
 import threading
 
 import pytest
 import time_machine
 from cryptography import x509
 from django.core import mail
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from audit.models import Action, AuditEvent
 from certificates import ca, services
-from certificates.challenges import certificate_login, challenge_create, pin_verifier_for
+from certificates.challenges import challenge_create
 from certificates.exceptions import CertificateRefused, Refusal
+from certificates.login import certificate_login
 from certificates.models import Certificate, Challenge, CloudDevice, CloudKey
+from certificates.verify import pin_verifier_for
 from core.models import SmsMessage
 from tests.certificates.conftest import SESSION, b64, sign, spki
+from tests.concurrency import at_once
 from tests.conftest import PIN
+from tests.verification import Purpose, sms_code_of, verified, web_verify, web_verify_by_sms
 
 PIN_OK = "482916"
 DEVICE = "D" * 43
@@ -44,9 +48,10 @@ def verifier(pin: str, setup) -> bytes:
 
 def issue_cloud(customer, key, *, pin=PIN_OK, device=DEVICE, r=None, reason="new"):
     setup = services.cloud_setup_new()
+    grant = verified(customer, Purpose.ISSUE, session_key=SESSION, detail={"kind": "financial", "reason": reason})
     challenge = challenge_create(purpose=Challenge.Purpose.ISSUE, bank=customer.bank, session_key=SESSION, customer=customer)
     certificate = services.certificate_issue_financial(
-        customer=customer,
+        grant=grant,
         bank=customer.bank,
         session_key=SESSION,
         token=challenge.token,
@@ -58,7 +63,6 @@ def issue_cloud(customer, key, *, pin=PIN_OK, device=DEVICE, r=None, reason="new
         setup=setup,
         device_token=device,
         user_agent="Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/156.0 Safari/537.36",
-        reason=reason,
     )
     certificate.setup = setup  # for the test's own checks
     return certificate
@@ -104,7 +108,7 @@ def test_issuance_stores_the_key_sealed_and_registers_the_device(cloud, customer
     device = CloudDevice.objects.get(person_index=customer.rrn_index)
     assert device.label == "Chrome · Windows"
     assert DEVICE not in device.device_digest
-    assert "금융인증서가 발급되었습니다" in mail.outbox[-1].subject
+    assert any("금융인증서가 발급되었습니다" in message.subject for message in mail.outbox)
     assert SmsMessage.objects.filter(phone=customer.phone, body__contains="금융인증서 이용기기가 등록되었습니다").exists()
 
 
@@ -140,9 +144,10 @@ def test_malformed_cloud_key_material_is_refused(test_ca, customer, rsa_keys, bl
     key = rsa_keys[1]
     setup = services.cloud_setup_new()
     challenge = challenge_create(purpose=Challenge.Purpose.ISSUE, bank=customer.bank, session_key=SESSION, customer=customer)
+    grant = verified(customer, Purpose.ISSUE, detail={"kind": "financial", "reason": "new"})
     with pytest.raises(CertificateRefused) as refused:
         services.certificate_issue_financial(
-            customer=customer,
+            grant=grant,
             bank=customer.bank,
             session_key=SESSION,
             token=challenge.token,
@@ -155,7 +160,7 @@ def test_malformed_cloud_key_material_is_refused(test_ca, customer, rsa_keys, bl
             device_token=DEVICE,
         )
     assert refused.value.reason == Refusal.BAD_CLOUD_KEY
-    assert not CloudKey.objects.exists()
+    assert not CloudKey.objects.exists() and not Certificate.objects.exists()
 
 
 def test_a_person_has_one_cloud_certificate_and_reissue_supersedes(cloud, customer, rsa_keys):
@@ -163,6 +168,64 @@ def test_a_person_has_one_cloud_certificate_and_reissue_supersedes(cloud, custom
     cloud.refresh_from_db()
     assert cloud.status == "revoked" and cloud.revocation_reason == "superseded"
     assert second.status == "valid"
+
+
+def test_a_joint_verification_does_not_issue_a_financial_certificate(test_ca, customer, rsa_keys):
+    from accounts.exceptions import VerificationRequired
+
+    key, setup = rsa_keys[1], services.cloud_setup_new()
+    grant = verified(customer, Purpose.ISSUE, detail={"kind": "joint", "reason": "new"})
+    challenge = challenge_create(purpose=Challenge.Purpose.ISSUE, bank=customer.bank, session_key=SESSION, customer=customer)
+    with pytest.raises(VerificationRequired):
+        services.certificate_issue_financial(
+            grant=grant,
+            bank=customer.bank,
+            session_key=SESSION,
+            token=challenge.token,
+            public_key_spki=spki(key),
+            signature=sign(key, bytes(challenge.to_sign)),
+            r=os.urandom(20),
+            verifier=verifier(PIN_OK, setup),
+            wrapped_key=wrapped(),
+            setup=setup,
+            device_token=DEVICE,
+        )
+    assert not Certificate.objects.exists()
+
+
+def _copy_of(certificate, **changes):
+    """A second 금융인증서 row for the same person (what a bug or a race could write)."""
+    fields = {
+        name: getattr(certificate, name)
+        for name in ("kind", "holder", "person_index", "issuing_bank", "subject", "der", "not_before", "not_after", "status")
+    }
+    # A serial and a fingerprint of its own, so that only the one-live-certificate rule can refuse it.
+    fields.update(serial=os.urandom(16).hex(), fingerprint=os.urandom(32).hex())
+    fields.update(changes)
+    return Certificate.objects.create(**fields)
+
+
+def test_the_database_allows_one_live_financial_certificate_per_person(cloud, customer, make_customer, banks):
+    for status in ("valid", "suspended"):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            _copy_of(cloud, status=status)
+    # Per person, not per customer row: the same person at another bank is no way round it.
+    gildong = make_customer(bank_code="902", login_id="gildong")
+    assert gildong.rrn_index == customer.rrn_index
+    with pytest.raises(IntegrityError), transaction.atomic():
+        _copy_of(cloud, holder=gildong, issuing_bank=banks["902"])
+    # A revoked one is history, and may be any number.
+    for _ in range(2):
+        _copy_of(cloud, status="revoked", revoked_at=cloud.not_before)
+    assert Certificate.objects.filter(kind="financial").exclude(status="revoked").count() == 1
+
+
+def test_reissue_while_suspended_revokes_the_suspended_cloud_certificate(cloud, customer, rsa_keys):
+    services.certificate_suspend_by_customer(customer=customer, certificate=cloud)
+    reissued = issue_cloud(customer, rsa_keys[2], pin="202611", reason="forgotten_password")
+    cloud.refresh_from_db()
+    assert cloud.status == "revoked" and cloud.revocation_reason == "superseded"
+    assert list(Certificate.objects.filter(kind="financial").exclude(status="revoked")) == [reissued]
 
 
 # --- PIN: unlock, count, lock ----------------------------------------------------------------
@@ -212,7 +275,7 @@ def test_only_reissue_unlocks_a_locked_certificate(cloud, customer, rsa_keys):
     assert unlock(reissued, "202611").certificate == reissued
     with pytest.raises(CertificateRefused) as refused:
         unlock(cloud, PIN_OK)
-    assert refused.value.reason == Refusal.REVOKED
+    assert refused.value.reason == Refusal.SUPERSEDED  # replaced by the reissue: the answer points at its successor
 
 
 def test_a_locked_certificate_cannot_sign_even_with_a_key_unwrapped_before(cloud, customer, rsa_keys):
@@ -332,15 +395,22 @@ def test_pin_change_to_a_weak_pin_is_refused(cloud):
 # --- Devices ---------------------------------------------------------------------------------
 
 
+def register_device(customer, device_token, *, grant=None, session_key=SESSION):
+    """이용기기 등록: the person's CLOUD_DEVICE verification, consumed by the registration."""
+    grant = grant or verified(customer, Purpose.CLOUD_DEVICE, session_key=session_key)
+    return services.cloud_device_register(grant=grant, bank=customer.bank, session_key=session_key, device_token=device_token)
+
+
 def test_at_most_five_devices_and_removal_takes_effect_at_once(cloud, customer):
     for n in range(4):
-        services.cloud_device_register(customer=customer, bank=customer.bank, device_token=f"{n}" * 43)
+        register_device(customer, f"{n}" * 43)
     assert services.cloud_devices(person_index=customer.rrn_index).count() == 5
     with pytest.raises(CertificateRefused) as refused:
-        services.cloud_device_register(customer=customer, bank=customer.bank, device_token=OTHER_DEVICE)
+        register_device(customer, OTHER_DEVICE)
     assert refused.value.reason == Refusal.DEVICE_LIMIT
     # Registering an already registered device is not a new one.
-    services.cloud_device_register(customer=customer, bank=customer.bank, device_token=DEVICE)
+    register_device(customer, DEVICE)
+    assert services.cloud_devices(person_index=customer.rrn_index).count() == 5
     current = services.cloud_device_current(person_index=customer.rrn_index, device_token=DEVICE)
     services.cloud_device_remove(customer=customer, bank=customer.bank, device_id=current.pk)
     with pytest.raises(CertificateRefused) as refused:
@@ -348,12 +418,66 @@ def test_at_most_five_devices_and_removal_takes_effect_at_once(cloud, customer):
     assert refused.value.reason == Refusal.DEVICE_NOT_REGISTERED
 
 
+def test_registering_a_device_needs_a_verification_used_once(cloud, customer):
+    from accounts.exceptions import VerificationRequired
+
+    with pytest.raises(VerificationRequired):
+        register_device(customer, OTHER_DEVICE, grant="no-such-grant")
+    # A verification for another purpose is not one for a device.
+    with pytest.raises(VerificationRequired):
+        register_device(customer, OTHER_DEVICE, grant=verified(customer, Purpose.REGISTER))
+    grant = verified(customer, Purpose.CLOUD_DEVICE)
+    register_device(customer, OTHER_DEVICE, grant=grant)
+    with pytest.raises(VerificationRequired):
+        register_device(customer, "F" * 43, grant=grant)
+    assert services.cloud_device_current(person_index=customer.rrn_index, device_token="F" * 43) is None
+
+
+def test_a_refusal_at_the_device_limit_is_audited_and_keeps_the_verification(cloud, customer):
+    for n in range(4):
+        register_device(customer, f"{n}" * 43)
+    grant = verified(customer, Purpose.CLOUD_DEVICE)
+    with pytest.raises(CertificateRefused) as refused:
+        register_device(customer, OTHER_DEVICE, grant=grant)
+    assert refused.value.reason == Refusal.DEVICE_LIMIT
+    # The service rolled back its own work, but its refusal's audit row stays.
+    event = AuditEvent.objects.get(action=Action.CERTIFICATE_REFUSED, detail__reason="device_limit")
+    assert event.customer == customer
+    assert services.cloud_device_current(person_index=customer.rrn_index, device_token=OTHER_DEVICE) is None
+    # ...and the verification was not used up by a registration that did not happen.
+    services.cloud_device_remove(customer=customer, bank=customer.bank, device_id=CloudDevice.objects.order_by("pk").first().pk)
+    assert register_device(customer, OTHER_DEVICE, grant=grant) is not None
+
+
 def test_a_customer_cannot_remove_another_persons_device(cloud, make_customer):
     other = make_customer(login_id="younghee", name="김영희", rrn="920315-2345674", phone="01099998888")
     device = CloudDevice.objects.get()
-    with pytest.raises(CertificateRefused):
+    with pytest.raises(CertificateRefused) as refused:
         services.cloud_device_remove(customer=other, bank=other.bank, device_id=device.pk)
+    assert refused.value.reason == Refusal.DEVICE_NOT_REGISTERED
     assert CloudDevice.objects.filter(pk=device.pk).exists()
+    # The attempt is on record, naming who tried.
+    event = AuditEvent.objects.get(action=Action.CERTIFICATE_REFUSED, detail__reason="device_not_registered")
+    assert event.customer == other
+    assert not AuditEvent.objects.filter(action=Action.CLOUD_DEVICE_REMOVED).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_registrations_at_once_stop_at_five_devices(test_ca, make_customer, rsa_keys):
+    customer = make_customer()
+    issue_cloud(customer, rsa_keys[1])  # device 1 of 5
+    sessions = [f"{SESSION}-{n}" for n in range(6)]
+    grants = [verified(customer, Purpose.CLOUD_DEVICE, session_key=session) for session in sessions]
+
+    def work(i):
+        return services.cloud_device_register(
+            grant=grants[i], bank=customer.bank, session_key=sessions[i], device_token=f"{i}" * 43
+        )
+
+    outcomes = at_once(6, work)
+    assert outcomes.errors == []
+    assert len(outcomes.results) == 4 and outcomes.codes == [Refusal.DEVICE_LIMIT] * 2
+    assert services.cloud_devices(person_index=customer.rrn_index).count() == 5
 
 
 def test_a_device_registered_through_one_bank_reaches_the_cloud_from_another(cloud, banks):
@@ -382,9 +506,10 @@ def test_cloud_certificate_registers_at_another_bank(test_ca, customer, make_cus
     r = os.urandom(20)
     certificate = issue_cloud(customer, rsa_keys[1], r=r)
     gildong = make_customer(bank_code="902", login_id="gildong")
+    grant = verified(gildong, Purpose.REGISTER)
     challenge = challenge_create(purpose=Challenge.Purpose.REGISTER, bank=gildong.bank, session_key=SESSION, customer=gildong)
     services.certificate_register_at_bank(
-        customer=gildong,
+        grant=grant,
         bank=gildong.bank,
         session_key=SESSION,
         token=challenge.token,
@@ -477,50 +602,37 @@ def test_renewal_needs_the_current_pin_and_counts_a_wrong_one(cloud, rsa_keys):
 def test_two_renewals_at_once_renew_once_and_refuse_the_other(test_ca, make_customer, rsa_keys):
     customer = make_customer()
     certificate = issue_cloud(customer, rsa_keys[1])
-    outcomes = []
-    barrier = threading.Barrier(2)
+    new_keys = (rsa_keys[2], rsa_keys[0])
 
-    def attempt(new_key):
-        from django.db import connection
+    def work(i):
+        challenge, setup = services.cloud_renew_prepare(
+            serial=certificate.serial, device_token=DEVICE, bank=certificate.issuing_bank, session_key=SESSION
+        )
+        to_sign = bytes(challenge.to_sign)
+        return services.certificate_renew_financial(
+            bank=certificate.issuing_bank,
+            session_key=SESSION,
+            token=challenge.token,
+            certificate_der=bytes(certificate.der),
+            signature=sign(rsa_keys[1], to_sign),
+            public_key_spki=spki(new_keys[i]),
+            new_signature=sign(new_keys[i], to_sign),
+            r=os.urandom(20),
+            old_verifier=pin_verifier(certificate, PIN_OK),
+            verifier=verifier(PIN_OK, setup),
+            wrapped_key=wrapped(),
+            setup=setup,
+            device_token=DEVICE,
+        )
 
-        try:
-            challenge, setup = services.cloud_renew_prepare(
-                serial=certificate.serial, device_token=DEVICE, bank=certificate.issuing_bank, session_key=SESSION
-            )
-            to_sign = bytes(challenge.to_sign)
-            barrier.wait()
-            services.certificate_renew_financial(
-                bank=certificate.issuing_bank,
-                session_key=SESSION,
-                token=challenge.token,
-                certificate_der=bytes(certificate.der),
-                signature=sign(rsa_keys[1], to_sign),
-                public_key_spki=spki(new_key),
-                new_signature=sign(new_key, to_sign),
-                r=os.urandom(20),
-                old_verifier=pin_verifier(certificate, PIN_OK),
-                verifier=verifier(PIN_OK, setup),
-                wrapped_key=wrapped(),
-                setup=setup,
-                device_token=DEVICE,
-            )
-            outcomes.append("renewed")
-        except CertificateRefused as exc:
-            outcomes.append(exc.reason)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=attempt, args=(key,)) for key in (rsa_keys[2], rsa_keys[0])]
     # The clock is moved once for the whole process (time_machine is not per thread).
     with time_machine.travel(certificate.not_after - datetime.timedelta(days=5), tick=False):
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        outcomes = at_once(2, work)
+    assert outcomes.errors == []
     # The other is refused at the lock (ALREADY_RENEWED) or, when it starts
     # after the first committed, at the certificate check (SUPERSEDED).
-    assert len(outcomes) == 2 and "renewed" in outcomes
-    assert {Refusal.ALREADY_RENEWED, Refusal.SUPERSEDED} & set(outcomes)
+    assert len(outcomes.results) == 1 and len(outcomes.refusals) == 1
+    assert outcomes.codes[0] in (Refusal.ALREADY_RENEWED, Refusal.SUPERSEDED)
     # One new certificate, and the old one superseded once.
     assert Certificate.objects.filter(kind="financial", status="valid").count() == 1
     assert AuditEvent.objects.filter(action=Action.CERTIFICATE_RENEWED).count() == 1
@@ -538,20 +650,28 @@ def test_renewal_must_be_signed_with_the_old_key(cloud, rsa_keys):
 # --- Over HTTP -------------------------------------------------------------------------------
 
 
-def verify_identity_for_cloud(client, customer, capture):
-    data = {"rrn": "900101-1234568", "account_number": customer.deposit_accounts.get().number, "pin": PIN, "kind": "financial"}
-    with capture(execute=True):
-        assert client.post("/nuri/certificates/issue/", data).status_code == 302
-    sms_step = client.get("/nuri/certificates/issue/verify/").content.decode()
-    assert "금융인증서 발급·재발급" in sms_step and "PIN 설정" in sms_step and "공동인증서 발급" not in sms_step
-    code = re.search(r"\[(\d{6})\]", SmsMessage.objects.filter(phone=customer.phone).first().body).group(1)
-    assert client.post("/nuri/certificates/issue/verify/", {"code": code}).status_code == 302
+def verify_identity_for_cloud(client, customer):
+    url = "/nuri/certificates/issue/"
+    identity = {
+        "step": "identity",
+        "rrn": customer.decrypted_rrn(),
+        "account_number": customer.deposit_accounts.get().number,
+        "pin": PIN,
+        "kind": "financial",
+        "reason": "new",
+    }
+    assert client.post(url, identity).status_code == 302
+    # The kind chosen with 본인확인 is kept: the SMS step already shows the 금융인증서's steps.
+    sms_step = client.get(url).content.decode()
+    assert 'value="sms"' in sms_step and "PIN 설정" in sms_step and "저장 위치·비밀번호" not in sms_step
+    response = client.post(url, {"step": "sms", "code": sms_code_of(customer)})
+    assert response.status_code == 302 and response["Location"] == "/nuri/certificates/issue/keys/"
 
 
-def test_issuance_over_http(test_ca, logged_in_client, customer, rsa_keys, django_capture_on_commit_callbacks):
+def test_issuance_over_http(test_ca, logged_in_client, customer, rsa_keys):
     client = logged_in_client
     client.cookies["certbank_device"] = DEVICE
-    verify_identity_for_cloud(client, customer, django_capture_on_commit_callbacks)
+    verify_identity_for_cloud(client, customer)
     page = client.get("/nuri/certificates/issue/keys/")
     assert page.status_code == 200 and b"data-cloud-issue" in page.content
     prepared = client.post("/nuri/certificates/issue/cloud/prepare/").json()
@@ -603,7 +723,7 @@ def test_renewal_over_http_needs_the_old_key_and_the_current_pin(cloud, client, 
         }
         without_pin = {name: value for name, value in fields.items() if name != "old_verifier"}
         missing = client.post("/nuri/certificates/cloud/renew/complete/", without_pin)
-        assert missing.status_code == 400 and missing.json()["code"] == "malformed_request"
+        assert missing.status_code == 400 and missing.json()["code"] == "malformed_request", missing.json()
         response = client.post("/nuri/certificates/cloud/renew/complete/", fields)
     assert response.status_code == 200, response.content
     renewed = Certificate.objects.get(serial=response.json()["serial"])
@@ -646,28 +766,53 @@ def test_wrong_pin_over_http_says_how_many_tries_are_left(cloud, client):
     assert response.json() == {"error": "PIN이 올바르지 않습니다. (1/5회 오류, 5회 오류 시 잠깁니다.)", "code": "wrong_pin"}
 
 
+DEVICES = "/nuri/certificates/cloud/devices/"
+REGISTER_DEVICE = "/nuri/certificates/cloud/devices/register/"
+
+
 def test_devices_page_lists_registers_by_sms_and_removes(cloud, logged_in_client, customer, django_capture_on_commit_callbacks):
     client = logged_in_client
     client.cookies["certbank_device"] = OTHER_DEVICE
-    page = client.get("/nuri/certificates/cloud/devices/")
+    page = client.get(DEVICES)
     assert page.status_code == 200
     assert "Chrome · Windows" in page.content.decode()
     with django_capture_on_commit_callbacks(execute=True):
-        client.post("/nuri/certificates/cloud/devices/", {"action": "send"})
-    code = re.search(r"\[(\d{6})\]", SmsMessage.objects.filter(phone=customer.phone).first().body).group(1)
-    response = client.post("/nuri/certificates/cloud/devices/", {"action": "register", "code": code})
-    assert response.status_code == 302
+        response = web_verify_by_sms(client, REGISTER_DEVICE, customer)
+    assert response.status_code == 302 and response["Location"] == DEVICES
+    assert SmsMessage.objects.filter(body__contains="금융인증서 이용기기 등록 인증번호").exists()
     assert services.cloud_device_current(person_index=customer.rrn_index, device_token=OTHER_DEVICE) is not None
+    assert AuditEvent.objects.filter(action=Action.VERIFICATION_USED, detail__purpose="cloud_device").count() == 1
     first = CloudDevice.objects.order_by("pk").first()
-    client.post("/nuri/certificates/cloud/devices/", {"action": "remove", "device": first.pk})
+    client.post(DEVICES, {"action": "remove", "device": first.pk})
     assert not CloudDevice.objects.filter(pk=first.pk).exists()
 
 
-def test_devices_page_refuses_a_wrong_sms_code(cloud, logged_in_client, customer, django_capture_on_commit_callbacks):
+def test_devices_page_refuses_a_wrong_sms_code(cloud, logged_in_client, customer):
     client = logged_in_client
     client.cookies["certbank_device"] = OTHER_DEVICE
-    with django_capture_on_commit_callbacks(execute=True):
-        client.post("/nuri/certificates/cloud/devices/", {"action": "send"})
-    response = client.post("/nuri/certificates/cloud/devices/", {"action": "register", "code": "000000"})
-    assert response.status_code == 200
+    assert client.post(REGISTER_DEVICE, {"step": "send"}).status_code == 302
+    right = sms_code_of(customer)
+    response = client.post(REGISTER_DEVICE, {"step": "sms", "code": "000000" if right != "000000" else "111111"})
+    assert response.status_code == 403 and "인증번호가 올바르지 않습니다" in response.content.decode()
     assert services.cloud_device_current(person_index=customer.rrn_index, device_token=OTHER_DEVICE) is None
+
+
+def test_a_new_browser_registers_itself_from_the_login_page(cloud, client, customer):
+    """Logged out (the certificate window on a new browser): 본인확인 with the name, then SMS."""
+    client.cookies["certbank_device"] = OTHER_DEVICE
+    assert client.get(REGISTER_DEVICE).status_code == 200
+    response = web_verify(client, REGISTER_DEVICE, customer, logged_in=False)
+    assert response["Location"] == "/nuri/login/"
+    assert services.cloud_device_current(person_index=customer.rrn_index, device_token=OTHER_DEVICE) is not None
+    assert [c["serial"] for c in client.get("/nuri/certificates/cloud/").json()["certificates"]] == [cloud.serial]
+    assert "_auth_user_id" not in client.session
+
+
+def test_removing_a_device_over_http_only_removes_ones_own(cloud, logged_in_client, make_customer, rsa_keys):
+    younghee = make_customer(login_id="younghee", name="김영희", rrn="920315-2345674", phone="01099998888")
+    theirs = issue_cloud(younghee, rsa_keys[2], device=OTHER_DEVICE)
+    device = CloudDevice.objects.get(person_index=theirs.person_index)
+    response = logged_in_client.post(DEVICES, {"action": "remove", "device": device.pk})
+    assert response.status_code == 302
+    assert CloudDevice.objects.filter(pk=device.pk).exists()
+    assert AuditEvent.objects.filter(action=Action.CERTIFICATE_REFUSED, detail__reason="device_not_registered").exists()

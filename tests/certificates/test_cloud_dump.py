@@ -20,6 +20,7 @@ from certificates.challenges import challenge_create
 from certificates.client import cloud as client
 from certificates.models import Challenge, CloudKey
 from tests.certificates.conftest import SESSION, sign, spki
+from tests.verification import Purpose, verified
 
 PIN = "482916"
 DEVICE = "D" * 43
@@ -29,9 +30,10 @@ DEVICE = "D" * 43
 def issued(test_ca, customer, rsa_keys):
     key, r = rsa_keys[1], os.urandom(20)
     setup = services.cloud_setup_new()
+    grant = verified(customer, Purpose.ISSUE, session_key=SESSION, detail={"kind": "financial"})
     challenge = challenge_create(purpose=Challenge.Purpose.ISSUE, bank=customer.bank, session_key=SESSION, customer=customer)
     certificate = services.certificate_issue_financial(
-        customer=customer,
+        grant=grant,
         bank=customer.bank,
         session_key=SESSION,
         token=challenge.token,

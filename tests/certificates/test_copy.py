@@ -692,7 +692,7 @@ def test_the_commitment_is_sha256_of_the_label_and_the_raw_point():
     receiver = pycopy.create_receiver()
     expected = hashlib.sha256(b"certbank-copy-commit-v1\x00" + receiver.public_key).digest()
     assert receiver.commitment == expected == pycopy.commitment(receiver.public_key)
-    from certificates.challenges import copy_commitment, copy_commitment_matches
+    from certificates.verify import copy_commitment, copy_commitment_matches
 
     assert copy_commitment(receiver.public_key) == expected
     assert copy_commitment_matches(expected, receiver.public_key)

@@ -7,8 +7,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 
 from certificates import ca
-from certificates.challenges import pss_salt_length
 from certificates.evidence import EvidenceUnavailable, signed_data
+from certificates.verify import pss_salt_length
 from tests.certificates.conftest import sign
 
 TEXT = "[Certbank] 누리은행 계좌이체\n금액: 50,000원 (오만원)\n요청 번호: abc".encode()

@@ -7,7 +7,6 @@ import os
 import re
 
 import pytest
-import time_machine
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.core import mail
@@ -19,22 +18,15 @@ from certificates.models import Certificate
 from core.models import SmsMessage
 from tests.certificates.conftest import b64, sign, spki
 from tests.conftest import PIN
+from tests.verification import web_verify
 
 
 def account_number(customer):
     return customer.deposit_accounts.get().number
 
 
-def verify_identity(client, customer, capture, *, otp=None):
-    data = {"rrn": "900101-1234568", "account_number": account_number(customer), "pin": PIN}
-    if otp is not None:
-        data["otp"] = otp
-    with capture(execute=True):
-        response = client.post("/nuri/certificates/issue/", data)
-    assert response.status_code == 302, response.content.decode()[:3000]
-    code = re.search(r"\[(\d{6})\]", SmsMessage.objects.filter(phone=customer.phone).first().body).group(1)
-    response = client.post("/nuri/certificates/issue/verify/", {"code": code})
-    assert response.status_code == 302
+def verify_identity(client, customer, capture, *, otp=None, logged_in=True):
+    response = web_verify(client, "/nuri/certificates/issue/", customer, otp=otp, logged_in=logged_in)
     assert response["Location"] == "/nuri/certificates/issue/keys/"
 
 
@@ -99,9 +91,39 @@ def test_issuance_challenge_needs_identity_verification(test_ca, logged_in_clien
     assert logged_in_client.get("/nuri/certificates/issue/keys/").status_code == 302
 
 
-def test_issuance_without_login_is_a_json_401(test_ca, client, banks):
+def test_issuance_without_a_verification_is_refused(test_ca, client, banks, rsa_keys):
     response = client.post("/nuri/certificates/issue/complete/", {})
-    assert response.status_code == 401
+    assert response.status_code == 400  # nothing to read
+    response = client.post("/nuri/certificates/challenge/", {"purpose": "issue"})
+    assert response.status_code == 403 and response.json()["code"] == "not_verified"
+
+
+def test_issuance_from_the_login_page_without_logging_in(test_ca, client, customer, rsa_keys, django_capture_on_commit_callbacks):
+    """인증서 발급/재발급 for someone with no way to log in: the verified identity decides who it is."""
+    assert client.get("/nuri/certificates/issue/").status_code == 200
+    verify_identity(client, customer, django_capture_on_commit_callbacks, logged_in=False)
+    assert client.get("/nuri/certificates/issue/keys/").status_code == 200
+    response = request_certificate(client, rsa_keys[0])
+    assert response.status_code == 200, response.content
+    assert Certificate.objects.get(serial=response.json()["serial"]).holder == customer
+    assert "_auth_user_id" not in client.session  # issuing does not log anyone in
+
+
+def test_logged_out_identity_with_another_persons_name_is_refused_and_not_counted(test_ca, client, customer, make_customer):
+    other = make_customer(login_id="kim", name="김철수", rrn="920315-2345674", phone="01099998888")
+    data = {
+        "step": "identity",
+        "name": other.name,  # someone else's name with hong's RRN and account
+        "rrn": customer.decrypted_rrn(),
+        "account_number": account_number(customer),
+        "pin": PIN,
+    }
+    response = client.post("/nuri/certificates/issue/", data)
+    assert response.status_code == 403
+    assert "일치하지 않습니다" in response.content.decode()
+    customer.refresh_from_db()
+    assert customer.identity_failed_count == 0  # an outsider cannot lock the customer's 본인확인
+    assert not SmsMessage.objects.filter(body__contains="인증서 발급").exists()
 
 
 def test_request_signed_with_another_key_is_refused_and_issues_nothing(verified_client, rsa_keys):
@@ -125,15 +147,15 @@ def test_weak_key_is_refused(verified_client):
 
 
 def test_wrong_account_pin_is_refused_before_any_sms(test_ca, logged_in_client, customer):
-    data = {"rrn": "900101-1234568", "account_number": account_number(customer), "pin": "0000"}
+    data = {"step": "identity", "rrn": "900101-1234568", "account_number": account_number(customer), "pin": "0000"}
     response = logged_in_client.post("/nuri/certificates/issue/", data)
-    assert response.status_code == 200
+    assert response.status_code == 403
     assert "계좌 비밀번호가 올바르지 않습니다" in response.content.decode()
     assert not SmsMessage.objects.filter(body__contains="인증서 발급").exists()
 
 
 def test_wrong_rrn_is_refused(test_ca, logged_in_client, customer):
-    data = {"rrn": "920315-2345674", "account_number": account_number(customer), "pin": PIN}
+    data = {"step": "identity", "rrn": "920315-2345674", "account_number": account_number(customer), "pin": PIN}
     response = logged_in_client.post("/nuri/certificates/issue/", data)
     assert "일치하지 않습니다" in response.content.decode()
 
@@ -142,15 +164,30 @@ def test_otp_holder_must_give_the_otp_code(test_ca, logged_in_client, customer, 
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
     device = TOTPDevice.objects.create(user=customer, name="OTP", confirmed=True)
-    data = {"rrn": "900101-1234568", "account_number": account_number(customer), "pin": PIN}
-    assert "OTP 인증번호를 입력해 주세요" in logged_in_client.post("/nuri/certificates/issue/", data).content.decode()
-    wrong = f"{(int(totp_code(device)) + 1) % 1_000_000:06d}"
-    response = logged_in_client.post("/nuri/certificates/issue/", {**data, "otp": wrong})
-    assert "OTP 인증번호가 올바르지 않습니다" in response.content.decode()
-    # After a wrong code django-otp makes the next try wait a second.
-    with time_machine.travel(datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=5), tick=False):
-        response = logged_in_client.post("/nuri/certificates/issue/", {**data, "otp": totp_code(device)})
+    data = {"step": "identity", "rrn": "900101-1234568", "account_number": account_number(customer), "pin": PIN}
+    response = logged_in_client.post("/nuri/certificates/issue/", data)
     assert response.status_code == 302
+    page = logged_in_client.get("/nuri/certificates/issue/").content.decode()
+    assert 'value="otp"' in page and "OTP 앱에 표시된" in page
+    assert not SmsMessage.objects.filter(body__contains="인증서 발급").exists()  # no SMS before the OTP
+    assert logged_in_client.get("/nuri/certificates/issue/keys/").status_code == 302  # not verified yet
+    wrong = f"{(int(totp_code(device)) + 1) % 1_000_000:06d}"
+    response = logged_in_client.post("/nuri/certificates/issue/", {"step": "otp", "code": wrong})
+    assert response.status_code == 403
+    assert "OTP 인증번호가 올바르지 않습니다" in response.content.decode()
+    # A mistyped code followed by the right one passes at once.
+    response = logged_in_client.post("/nuri/certificates/issue/", {"step": "otp", "code": totp_code(device)})
+    assert response.status_code == 302
+    assert 'value="sms"' in logged_in_client.get("/nuri/certificates/issue/").content.decode()
+
+
+def test_the_sms_step_shows_the_codes_time_left(test_ca, logged_in_client, customer):
+    data = {"step": "identity", "rrn": "900101-1234568", "account_number": account_number(customer), "pin": PIN}
+    assert logged_in_client.post("/nuri/certificates/issue/", data).status_code == 302
+    page = logged_in_client.get("/nuri/certificates/issue/").content.decode()
+    until = re.search(r'data-countdown-until="([^"]+)"', page).group(1)
+    left = datetime.datetime.fromisoformat(until) - datetime.datetime.now(datetime.UTC)
+    assert datetime.timedelta(seconds=170) < left <= datetime.timedelta(seconds=180)
 
 
 def test_a_new_certificate_supersedes_the_old_one(verified_client, customer, rsa_keys, django_capture_on_commit_callbacks):

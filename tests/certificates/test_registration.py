@@ -7,14 +7,18 @@ import re
 
 import pytest
 
+from accounts.exceptions import VerificationRequired
 from audit.models import AuditEvent
 from certificates import services
-from certificates.challenges import certificate_login, challenge_create, transfer_signature_verify
+from certificates.challenges import challenge_create, transfer_signature_verify
 from certificates.exceptions import CertificateRefused, Refusal
+from certificates.login import certificate_login
 from certificates.models import CertificateRegistration, Challenge
 from core.models import SmsMessage
 from tests.certificates.conftest import SESSION, b64, sign
+from tests.concurrency import at_once
 from tests.conftest import PASSWORD
+from tests.verification import Purpose, verified, web_verify, web_verify_by_sms
 
 
 @pytest.fixture
@@ -23,12 +27,16 @@ def gildong(make_customer):
     return make_customer(bank_code="902", login_id="gildong")
 
 
-def register(holder, customer, *, r=None, key=None):
-    challenge = challenge_create(purpose=Challenge.Purpose.REGISTER, bank=customer.bank, session_key=SESSION, customer=customer)
+def register(holder, customer, *, r=None, key=None, grant=None, session_key=SESSION):
+    """Register `holder`'s certificate for `customer`: their REGISTER verification, then the signed challenge."""
+    grant = grant or verified(customer, Purpose.REGISTER, session_key=session_key)
+    challenge = challenge_create(
+        purpose=Challenge.Purpose.REGISTER, bank=customer.bank, session_key=session_key, customer=customer
+    )
     return services.certificate_register_at_bank(
-        customer=customer,
+        grant=grant,
         bank=customer.bank,
-        session_key=SESSION,
+        session_key=session_key,
         token=challenge.token,
         certificate_der=holder.der,
         signature=sign(key or holder.key, bytes(challenge.to_sign)),
@@ -146,6 +154,59 @@ def test_registrations_show_in_certificate_management_and_the_staff_console(hold
     assert holder.certificate.serial in listed and "가람은행" in listed
 
 
+# --- The verification it consumes --------------------------------------------------------------------
+
+
+def test_registration_needs_a_finished_verification(holder, gildong):
+    with pytest.raises(VerificationRequired) as refused:
+        register(holder, gildong, grant="no-such-grant")
+    assert refused.value.code == "not_verified"
+    assert not CertificateRegistration.objects.filter(bank=gildong.bank).exists()
+
+
+def test_one_verification_registers_once(holder, gildong):
+    grant = verified(gildong, Purpose.REGISTER)
+    register(holder, gildong, grant=grant)
+    services.certificate_unregister_at_bank(customer=gildong, bank=gildong.bank, certificate=holder.certificate)
+    with pytest.raises(VerificationRequired):
+        register(holder, gildong, grant=grant)
+    assert not CertificateRegistration.objects.filter(bank=gildong.bank).exists()
+
+
+def test_a_refused_registration_does_not_use_up_the_verification(holder, gildong):
+    grant = verified(gildong, Purpose.REGISTER)
+    with pytest.raises(CertificateRefused):
+        register(holder, gildong, grant=grant, r=os.urandom(20))
+    assert register(holder, gildong, grant=grant).customer == gildong
+
+
+def test_the_verification_of_another_session_or_purpose_does_not_register(holder, gildong):
+    with pytest.raises(VerificationRequired):
+        register(holder, gildong, grant=verified(gildong, Purpose.REGISTER, session_key="another-session-key-01"))
+    with pytest.raises(VerificationRequired):
+        register(holder, gildong, grant=verified(gildong, Purpose.CLOUD_DEVICE))
+    assert not CertificateRegistration.objects.filter(bank=gildong.bank).exists()
+
+
+def test_a_challenge_made_out_to_someone_else_is_refused(holder, gildong, make_customer):
+    """The verified person registers; a challenge made for another customer of the bank does not do."""
+    younghee = make_customer(bank_code="902", login_id="younghee", name="김영희", rrn="920315-2345674", phone="01023456789")
+    grant = verified(gildong, Purpose.REGISTER)
+    challenge = challenge_create(purpose=Challenge.Purpose.REGISTER, bank=gildong.bank, session_key=SESSION, customer=younghee)
+    with pytest.raises(CertificateRefused) as refused:
+        services.certificate_register_at_bank(
+            grant=grant,
+            bank=gildong.bank,
+            session_key=SESSION,
+            token=challenge.token,
+            certificate_der=holder.der,
+            signature=sign(holder.key, bytes(challenge.to_sign)),
+            r=holder.r,
+        )
+    assert refused.value.reason == Refusal.WRONG_SESSION
+    assert not CertificateRegistration.objects.filter(bank=gildong.bank).exists()
+
+
 # --- Through HTTP, with the extra SMS check ----------------------------------------------------------
 
 
@@ -161,14 +222,14 @@ def test_registration_challenge_needs_the_sms_check(garam_client):
     assert response.json()["code"] == "not_verified"
 
 
-def test_registration_over_http_after_the_sms_check(garam_client, holder, gildong, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        garam_client.post("/garam/certificates/register/", {"action": "send"})
-    code = re.search(r"\[(\d{6})\]", SmsMessage.objects.filter(body__contains="타행/타기관").first().body).group(1)
-    assert garam_client.post("/garam/certificates/register/", {"action": "verify", "code": code}).status_code == 302
-    challenge = garam_client.post("/garam/certificates/challenge/", {"purpose": "register"}).json()
-    response = garam_client.post(
-        "/garam/certificates/register/complete/",
+def registration_challenge(client, bank_slug="garam"):
+    return client.post(f"/{bank_slug}/certificates/challenge/", {"purpose": "register"})
+
+
+def complete_over_http(client, holder, challenge=None, bank_slug="garam"):
+    challenge = challenge or registration_challenge(client, bank_slug).json()
+    return client.post(
+        f"/{bank_slug}/certificates/register/complete/",
         {
             "challenge": challenge["challenge"],
             "certificate": b64(holder.der),
@@ -176,12 +237,44 @@ def test_registration_over_http_after_the_sms_check(garam_client, holder, gildon
             "r": b64(holder.r),
         },
     )
+
+
+def test_registration_over_http_after_the_sms_check(garam_client, holder, gildong, django_capture_on_commit_callbacks):
+    url = "/garam/certificates/register/"
+    with django_capture_on_commit_callbacks(execute=True):
+        assert garam_client.post(url, {"step": "send"}).status_code == 302
+    assert SmsMessage.objects.filter(body__contains="타행/타기관 인증서 등록").exists()
+    # Asking for the code is not the check: no challenge yet.
+    assert garam_client.post("/garam/certificates/challenge/", {"purpose": "register"}).status_code == 403
+    response = web_verify_by_sms(garam_client, url, gildong)
+    assert response.status_code == 200 and b"data-cert-register" in response.content
+    first, second = (registration_challenge(garam_client).json() for _ in range(2))
+    response = complete_over_http(garam_client, holder, first)
     assert response.status_code == 200, response.content
-    page = garam_client.get("/garam/certificates/register/").content.decode()
+    assert response.json()["redirect"] == url
+    assert CertificateRegistration.objects.filter(bank=gildong.bank, customer=gildong).exists()
+    page = garam_client.get(url).content.decode()
     assert holder.certificate.serial in page
-    # Unregister through the page.
+    # The verification was used: neither a second challenge nor a completion without a new one.
+    assert registration_challenge(garam_client).json()["code"] == "not_verified"
     garam_client.post(f"/garam/certificates/{holder.certificate.serial}/unregister/")
+    again = complete_over_http(garam_client, holder, second)
+    assert again.status_code == 403 and again.json()["code"] == "not_verified"
     assert not CertificateRegistration.objects.filter(bank=gildong.bank).exists()
+
+
+def test_registration_over_http_from_the_login_page(client, holder, gildong):
+    """Logged out (no other way in at 가람은행 yet): 본인확인 with the name decides who it is."""
+    url = "/garam/certificates/register/"
+    assert client.get(url).status_code == 200
+    response = web_verify(client, url, gildong, logged_in=False, expect_finish=False)
+    assert response.status_code == 200 and b"data-cert-register" in response.content  # choose and sign
+    response = complete_over_http(client, holder)
+    assert response.status_code == 200, response.content
+    assert response.json()["redirect"] == "/garam/login/"
+    assert CertificateRegistration.objects.get(bank=gildong.bank).customer == gildong
+    assert "_auth_user_id" not in client.session
+    assert login_at(holder, gildong.bank) == gildong
 
 
 def test_issuing_bank_registration_cannot_be_removed_as_a_cross_bank_one(holder):
@@ -193,42 +286,66 @@ def test_issuing_bank_registration_cannot_be_removed_as_a_cross_bank_one(holder)
         )
 
 
+# --- At once -----------------------------------------------------------------------------------------
+
+
 @pytest.mark.django_db(transaction=True)
 def test_two_registrations_at_once_register_once_and_refuse_the_other(test_ca, make_customer, rsa_keys):
-    import threading
-
     from tests.certificates.conftest import issue_for
 
     holder = issue_for(make_customer(), rsa_keys[0])
     gildong = make_customer(bank_code="902", login_id="gildong")
-    outcomes, barrier = [], threading.Barrier(2)
+    # Two browsers, each with its own finished verification and challenge.
+    sessions = [f"{SESSION}-{n}" for n in range(2)]
+    grants = [verified(gildong, Purpose.REGISTER, session_key=session) for session in sessions]
+    challenges = [
+        challenge_create(purpose=Challenge.Purpose.REGISTER, bank=gildong.bank, session_key=session, customer=gildong)
+        for session in sessions
+    ]
 
-    def attempt():
-        from django.db import connection
+    def work(i):
+        return services.certificate_register_at_bank(
+            grant=grants[i],
+            bank=gildong.bank,
+            session_key=sessions[i],
+            token=challenges[i].token,
+            certificate_der=holder.der,
+            signature=sign(holder.key, bytes(challenges[i].to_sign)),
+            r=holder.r,
+        )
 
-        challenge = challenge_create(purpose=Challenge.Purpose.REGISTER, bank=gildong.bank, session_key=SESSION, customer=gildong)
-        barrier.wait()
-        try:
-            services.certificate_register_at_bank(
-                customer=gildong,
-                bank=gildong.bank,
-                session_key=SESSION,
-                token=challenge.token,
-                certificate_der=holder.der,
-                signature=sign(holder.key, bytes(challenge.to_sign)),
-                r=holder.r,
-            )
-            outcomes.append("registered")
-        except CertificateRefused as exc:
-            outcomes.append(exc.reason)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=attempt) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(outcomes) == sorted(["registered", Refusal.ALREADY_REGISTERED])
+    outcomes = at_once(2, work)
+    assert outcomes.errors == []
+    assert len(outcomes.results) == 1 and outcomes.codes == [Refusal.ALREADY_REGISTERED]
     assert CertificateRegistration.objects.filter(bank=gildong.bank).count() == 1
     assert AuditEvent.objects.filter(action="certificate_refused", detail__reason="already_registered").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_verification_sent_twice_at_once_registers_once(test_ca, make_customer, rsa_keys):
+    from tests.certificates.conftest import issue_for
+
+    holder = issue_for(make_customer(), rsa_keys[0])
+    gildong = make_customer(bank_code="902", login_id="gildong")
+    grant = verified(gildong, Purpose.REGISTER)
+    challenges = [
+        challenge_create(purpose=Challenge.Purpose.REGISTER, bank=gildong.bank, session_key=SESSION, customer=gildong)
+        for _ in range(2)
+    ]
+
+    def work(i):
+        return services.certificate_register_at_bank(
+            grant=grant,
+            bank=gildong.bank,
+            session_key=SESSION,
+            token=challenges[i].token,
+            certificate_der=holder.der,
+            signature=sign(holder.key, bytes(challenges[i].to_sign)),
+            r=holder.r,
+        )
+
+    outcomes = at_once(2, work)
+    assert outcomes.errors == []
+    # Exactly one request gets the verification; the other is refused before anything else.
+    assert len(outcomes.results) == 1 and outcomes.codes == ["not_verified"]
+    assert CertificateRegistration.objects.filter(bank=gildong.bank).count() == 1

@@ -1,8 +1,10 @@
 """Certificates in the staff console: filters, the parsed certificate, and the
 staff actions of each role (창구 직원 / 보안 책임자), each audited with the
-staff member as actor."""
+staff member as actor. (Nothing locks a certificate login, so there is no
+staff unlock: certificates.login.)"""
 
 import datetime
+import re
 
 import pytest
 from django.contrib.auth.models import Group
@@ -16,7 +18,7 @@ from audit.models import AuditEvent
 from certificates.apps import SECURITY_OFFICER_GROUP, STAFF_ROLES, TELLER_GROUP
 from certificates.challenges import certificate_check
 from certificates.exceptions import CertificateRefused, Refusal
-from certificates.models import Certificate, CertificateLoginLock
+from certificates.models import Certificate
 from certificates.services import certificate_status_change
 from core.models import SmsMessage
 from flows import demo
@@ -98,12 +100,7 @@ def test_roles_are_groups_with_their_permissions(db):
         "view_auditevent",
     }
     assert codenames(TELLER_GROUP) == views | {"suspend_certificate"}
-    assert codenames(SECURITY_OFFICER_GROUP) == views | {
-        "suspend_certificate",
-        "revoke_certificate",
-        "unlock_certificate_login",
-        "change_customer",
-    }
+    assert codenames(SECURITY_OFFICER_GROUP) == views | {"suspend_certificate", "revoke_certificate", "change_customer"}
     assert set(STAFF_ROLES) == {TELLER_GROUP, SECURITY_OFFICER_GROUP}
 
 
@@ -144,6 +141,9 @@ def test_changelist_shows_holder_status_and_days_left(teller_client, holder):
     assert "홍길동" in body
     assert "유효" in body
     assert "일 남음" in body
+    # The holder column says what it is, in Korean, and sorts by name.
+    header = re.search(r'<th scope="col" class="([^"]*column-holder_name[^"]*)">(.*?)</th>', body, re.S)
+    assert "sortable" in header.group(1) and "고객" in header.group(2)
 
 
 @pytest.mark.parametrize(
@@ -184,7 +184,6 @@ def test_registrations_are_listed(teller_client, holder):
 
 
 def test_detail_shows_the_parsed_certificate(teller_client, holder):
-    CertificateLoginLock.objects.create(certificate=holder.certificate, bank=holder.customer.bank, failed_count=2)
     body = teller_client.get(change_page(holder.certificate)).content.decode()
     octets = bytes.fromhex(holder.certificate.fingerprint).hex(":").upper()
     assert "인증서 내용" in body
@@ -195,8 +194,7 @@ def test_detail_shows_the_parsed_certificate(teller_client, holder):
     assert "2.25.215435328224649650932476748069735174964.1.1" in body  # 공동인증서 policy
     assert "있음 (본인확인 식별정보 VID)" in body
     assert f"{octets[:47]}<br>{octets[48:]}" in body  # SHA-256, 16 octets a line
-    assert "누리은행" in body  # registration and lock inlines
-    assert "연속 실패" in body
+    assert "누리은행" in body  # the registration inline
 
 
 def test_certificates_cannot_be_added_changed_or_deleted(officer_client, holder):
@@ -238,18 +236,14 @@ def test_teller_suspends_and_restores_and_each_is_audited_with_the_teller(
     assert all(e.actor == teller for e in events[-2:])
 
 
-def test_teller_is_not_offered_revoke_or_unlock(teller_client, holder):
+def test_teller_is_not_offered_revoke(teller_client, holder):
     body = teller_client.get(CHANGELIST).content.decode()
     assert 'value="suspend_certificates"' in body
     assert 'value="revoke_certificates"' not in body
-    assert 'value="unlock_certificate_logins"' not in body
 
 
-def test_teller_cannot_revoke_or_unlock_with_a_crafted_post(teller_client, holder):
+def test_teller_cannot_revoke_with_a_crafted_post(teller_client, holder):
     certificate = holder.certificate
-    lock = CertificateLoginLock.objects.create(
-        certificate=certificate, bank=holder.customer.bank, failed_count=5, locked_at=timezone.now()
-    )
     before = AuditEvent.objects.count()
 
     act(teller_client, "revoke_certificates", certificate, post="yes", reason="key_compromise")
@@ -257,12 +251,9 @@ def test_teller_cannot_revoke_or_unlock_with_a_crafted_post(teller_client, holde
         CHANGELIST,
         {"action": "revoke_certificates", "_selected_action": [certificate.pk], "post": "yes", "reason": "key_compromise"},
     )
-    act(teller_client, "unlock_certificate_logins", certificate)
 
     certificate.refresh_from_db()
-    lock.refresh_from_db()
     assert certificate.status == Certificate.Status.VALID
-    assert lock.locked_at is not None and lock.failed_count == 5
     assert AuditEvent.objects.count() == before
 
 
@@ -310,20 +301,14 @@ def test_revocation_without_a_reason_asks_again(officer_client, holder):
     assert holder.certificate.status == Certificate.Status.VALID
 
 
-def test_officer_unlocks_a_locked_certificate_login(officer_client, roles, holder):
-    officer = roles["officer"][0]
-    lock = CertificateLoginLock.objects.create(
-        certificate=holder.certificate, bank=holder.customer.bank, failed_count=5, locked_at=timezone.now()
-    )
-
-    response = act(officer_client, "unlock_certificate_logins", holder.certificate)
-
-    lock.refresh_from_db()
-    assert lock.locked_at is None and lock.failed_count == 0
-    assert any("잠금을 해제했습니다" in m for m in messages_of(response))
-    event = AuditEvent.objects.get(action="certificate_login_unlocked")
-    assert event.actor == officer
-    assert event.customer == holder.customer
+def test_nobody_is_offered_a_certificate_login_unlock(officer_client, holder):
+    """Bad signatures never lock a certificate login, so there is nothing for staff to unlock."""
+    body = officer_client.get(CHANGELIST).content.decode()
+    assert 'value="revoke_certificates"' in body
+    assert 'value="unlock_certificate_logins"' not in body
+    before = AuditEvent.objects.count()
+    act(officer_client, "unlock_certificate_logins", holder.certificate)
+    assert AuditEvent.objects.count() == before
 
 
 def test_a_revoked_certificate_cannot_be_restored(teller_client, roles, holder):

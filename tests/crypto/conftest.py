@@ -1,8 +1,10 @@
-"""Run the browser-side crypto modules (static/js/crypto/) in real Chromium.
+"""Run the browser-side modules (static/js/crypto/, and the plain helpers of
+static/js/ui/) in real Chromium.
 
 A tiny `http.server` on 127.0.0.1 serves the static/ folder (so
 `/js/crypto/seed.js` is importable and the page is a secure context), and a
-headless Chromium opens a blank test page from it. Tests call `js(script,
+headless Chromium opens a blank test page from it. Under /__http__/ it also
+answers like the bank's JSON endpoints (HTTP_ANSWERS), for http.js. Tests call `js(script,
 arg)`, which runs `page.evaluate(script, arg)`; the page defines two helpers,
 `fromHex(hex)` → Uint8Array and `toHex(bytes)` → hex, since bytes cross the
 Python/JS boundary as hex strings.
@@ -14,6 +16,7 @@ That also keeps the test thread free of Playwright's event loop. No Django,
 no database.
 """
 
+import json
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -39,9 +42,32 @@ TEST_PAGE_HTML = b"""<!doctype html>
 """
 CALL_TIMEOUT_S = 30
 
+# What /__http__/<name> answers (bank/http.py's shapes): status, headers, body.
+JSON = "application/json"
+HTTP_ANSWERS = {
+    "throttled": (
+        429,
+        {"Content-Type": JSON, "Retry-After": "30"},
+        {"error": "요청이 너무 많습니다. 30초 후에 다시 시도해 주세요.", "code": "throttled"},
+    ),
+    "refused": (403, {"Content-Type": JSON}, {"error": "PIN이 올바르지 않습니다. (1/5회 오류)", "code": "wrong_pin"}),
+    "form-errors": (
+        400,
+        {"Content-Type": JSON},
+        {
+            "step": "identity",
+            "errors": {"rrn": ["주민등록번호 13자리를 입력해 주세요."]},
+            "error": "주민등록번호 13자리를 입력해 주세요.",
+        },
+    ),
+    "no-json-refusal": (403, {"Content-Type": "text/html; charset=utf-8"}, "<h1>Forbidden (403)</h1>"),
+    "html": (200, {"Content-Type": "text/html; charset=utf-8"}, "<!doctype html><p>a page, not an answer</p>"),
+    "state": (200, {"Content-Type": JSON}, {"step": "sms", "sms_pending": True, "phone": "010-****-5678"}),
+}
+
 
 class StaticHandler(SimpleHTTPRequestHandler):
-    """static/ as is, plus the blank test page; no caching, no access log."""
+    """static/ as is, the blank test page and /__http__/ answers; no caching, no access log."""
 
     extensions_map = {**SimpleHTTPRequestHandler.extensions_map, ".js": "text/javascript"}
 
@@ -53,7 +79,42 @@ class StaticHandler(SimpleHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(TEST_PAGE_HTML)
             return
+        if self.path.startswith("/__http__/"):
+            self.answer()
+            return
         super().do_GET()
+
+    def do_POST(self):
+        if self.path.startswith("/__http__/"):
+            self.answer()
+            return
+        self.send_error(405)
+
+    def answer(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        name = self.path.removeprefix("/__http__/")
+        if name == "echo":
+            # What arrived: the headers the scripts set and the form they sent.
+            status, headers = 200, {"Content-Type": JSON}
+            content = {
+                "method": self.command,
+                "csrf": self.headers.get("X-CSRFToken"),
+                "accept": self.headers.get("Accept"),
+                "content_type": self.headers.get("Content-Type") or "",
+                "body": body.decode("utf-8", "replace"),
+            }
+        elif name in HTTP_ANSWERS:
+            status, headers, content = HTTP_ANSWERS[name]
+        else:
+            self.send_error(404)
+            return
+        data = (json.dumps(content, ensure_ascii=False) if headers["Content-Type"] == JSON else content).encode("utf-8")
+        self.send_response(status)
+        for header, value in headers.items():
+            self.send_header(header, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
     def end_headers(self):
         self.send_header("Cache-Control", "no-store")

@@ -153,7 +153,7 @@ def test_javascript_seals_and_python_opens(js):
 
 
 def test_the_commitment_is_the_same_in_javascript_python_and_the_server(js):
-    from certificates.challenges import copy_commitment
+    from certificates.verify import copy_commitment
 
     python_receiver = pycopy.create_receiver()
     result = js(

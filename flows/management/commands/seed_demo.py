@@ -22,7 +22,7 @@ class Command(BaseCommand):
             )
         bank_code, login_id = certificate_demo.DEMO_CERT_LOGIN
         holder = next(c for c in customers if c.bank.code == bank_code and c.login_id == login_id)
-        certificate, folder = certificate_demo.seed_demo_certificate(holder)
+        certificate, folder = demo.seed_demo_certificate(holder)
         self.stdout.write(f"  공동인증서 ({holder.name}, {holder.bank.name_ko}): {folder}")
         self.stdout.write(f"    인증서 비밀번호 {certificate_demo.DEMO_CERT_PASSWORD}  일련번호 {certificate.serial}")
         self.stdout.write(f"    python manage.py certificate_login '{folder}' --bank {holder.bank.slug}")

@@ -7,7 +7,7 @@
 
 import { pinVerifier, randomSalt, rewrapKey } from "../crypto/cloud.js";
 import { readTexts } from "./cert-common.js";
-import { fromBase64, postForm, RequestError, toBase64 } from "./certwindow.js";
+import { fromBase64, postForm, RequestError, toBase64 } from "./http.js";
 import { openPinPad } from "./pinpad.js";
 
 const GENERIC_ERROR = "PIN을 변경하지 못했습니다. 잠시 후 다시 시도해 주세요.";

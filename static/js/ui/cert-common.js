@@ -1,7 +1,8 @@
-// Small pieces the certificate pages share (management, renewal):
-// texts from a <template>, NPKI ZIPs and downloads, reading picked
+// Small pieces the certificate pages share (the 인증서 선택창, issuance,
+// management, renewal, copy): texts from a <template>, what a certificate
+// shows (사용자, 만료일, 발급자), NPKI ZIPs and downloads, reading picked
 // certificate files, the password rule/match hints and the progress list.
-// Nothing here talks to the server.
+// Nothing here talks to the server (that is http.js).
 
 import { parseCertificate } from "../crypto/der.js";
 import { checkPasswordRules, npkiFolder, subjectDnFolderName } from "../crypto/npki.js";
@@ -25,6 +26,55 @@ export function readTexts(root, selector, defaults = {}) {
 
 // Constant-time comparison of two byte arrays (one implementation, in the crypto module).
 export { sameBytes as equalBytes } from "../crypto/copy.js";
+
+// ------------------------------------------------------------------ certificates
+
+const OID_CN = "2.5.4.3";
+const OID_O = "2.5.4.10";
+
+function attribute(name, oid) {
+  const found = name.find((item) => item.type === oid);
+  return found ? found.value : "";
+}
+
+// 2026-05-01, in Korea's time zone (the bank's), whatever the device's zone.
+const DATE_FORMAT = (() => {
+  try {
+    return new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Seoul", year: "numeric", month: "2-digit", day: "2-digit" });
+  } catch {
+    return null;
+  }
+})();
+
+export function formatDate(date) {
+  if (DATE_FORMAT) {
+    const parts = Object.fromEntries(DATE_FORMAT.formatToParts(date).map((p) => [p.type, p.value]));
+    return `${parts.year}-${parts.month}-${parts.day}`;
+  }
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
+}
+
+/**
+ * What the window and the pages show about a certificate. The CN of an NPKI
+ * personal certificate is "홍길동()0901...": the user is the part before "(".
+ */
+export function describeCertificate(certificateDer) {
+  const parsed = parseCertificate(certificateDer);
+  const cn = attribute(parsed.subject, OID_CN);
+  const name = cn.replace(/\(.*$/s, "").trim() || cn;
+  const issuer = attribute(parsed.issuer, OID_O) || attribute(parsed.issuer, OID_CN);
+  const now = Date.now();
+  return {
+    parsed,
+    serial: parsed.serialNumber.toString(16),
+    name,
+    issuer,
+    expires: formatDate(parsed.notAfter),
+    expired: now > parsed.notAfter.getTime(),
+    notYetValid: now < parsed.notBefore.getTime(),
+  };
+}
 
 /** Serial numbers compare as lower-case hex without leading zeros. */
 export function sameSerial(a, b) {

@@ -15,8 +15,8 @@
 
 import { confirmationCode, createReceiver, formatConfirmationCode, openFromSender, sameBytes } from "../crypto/copy.js";
 import { decode, TAG } from "../crypto/der.js";
-import { readTexts } from "./cert-common.js";
-import { describeCertificate, fromBase64, postForm, RequestError, toBase64 } from "./certwindow.js";
+import { describeCertificate, readTexts } from "./cert-common.js";
+import { fromBase64, postForm, RequestError, toBase64 } from "./http.js";
 import { saveCertificate } from "./keystore.js";
 
 const POLL_MS = 2000;

@@ -25,7 +25,8 @@ import {
   sealForReceiver,
 } from "../crypto/copy.js";
 import { readTexts } from "./cert-common.js";
-import { fromBase64, openCertificateWindow, postForm, RequestError, toBase64 } from "./certwindow.js";
+import { openCertificateWindow } from "./certwindow.js";
+import { fromBase64, postForm, RequestError, toBase64 } from "./http.js";
 
 const POLL_MS = 2000;
 const COMMITMENT_BYTES = 32;

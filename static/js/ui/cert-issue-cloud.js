@@ -3,7 +3,8 @@
 // After identity verification (DESIGN.md "Cloud certificate"):
 //   1. the customer sets a 6-digit PIN on the shuffled keypad (twice; weak PINs refused)
 //   2. the bank hands out the issuance challenge, a per-certificate server
-//      secret and salts (prepare)
+//      secret and salts (prepare); the challenge's 서명 유효시간 shows on
+//      the page while it is being signed
 //   3. the browser generates an RSA key pair and R, signs the challenge with
 //      the new key (proof of possession)                       (키 생성, 발급 요청 서명)
 //   4. wraps the PKCS#8 key (with R) under a key derived from the PIN and the
@@ -13,8 +14,9 @@
 
 import { pinVerifier, wrapKey } from "../crypto/cloud.js";
 import { generateKeyPair, randomR, sign } from "../crypto/signer.js";
-import { readTexts, ProgressList } from "./cert-common.js";
-import { fromBase64, postForm, RequestError, toBase64 } from "./certwindow.js";
+import { ProgressList, readTexts } from "./cert-common.js";
+import { readChallenge, SigningChallenge } from "./challenge-timer.js";
+import { fromBase64, postForm, RequestError, toBase64 } from "./http.js";
 import { openPinPad } from "./pinpad.js";
 
 const GENERIC_ERROR = "금융인증서를 발급하지 못했습니다. 잠시 후 다시 시도해 주세요.";
@@ -22,13 +24,19 @@ const GENERIC_ERROR = "금융인증서를 발급하지 못했습니다. 잠시 �
 class CloudIssuancePage {
   constructor(root) {
     this.root = root;
-    this.texts = readTexts(root, "template[data-cloudissue-texts]", { done: "완료", failed: "실패" });
+    this.texts = readTexts(root, "template[data-cloudissue-texts]", {
+      done: "완료",
+      failed: "실패",
+      "challenge-expired": "서명 유효시간이 지났습니다. 다시 시도해 주세요.",
+    });
     const $ = (selector) => root.querySelector(selector);
     this.start = $("[data-cloudissue-start]");
     this.error = $("[data-cloudissue-error]");
     this.setup = $("[data-cloudissue-setup]");
     this.progress = new ProgressList($("[data-cloudissue-progress]"), this.texts);
     this.done = $("[data-cloudissue-done]");
+    this.timer = $("[data-cloudissue-timer]");
+    this.countdown = $("[data-cloudissue-countdown]");
     this.busy = false;
     this.start.addEventListener("click", () => this.run());
     this.start.disabled = false;
@@ -69,11 +77,38 @@ class CloudIssuancePage {
   async issue(pin) {
     const root = this.root;
     this.progress.reset();
-    const prepared = await postForm(root.dataset.prepareUrl, {}, { root });
+    let prepared = null;
+    // The challenge comes with the key material; its time left shows while it is signed.
+    const signing = new SigningChallenge({
+      provider: async () => {
+        prepared = await postForm(root.dataset.prepareUrl, {}, { root });
+        return readChallenge(prepared);
+      },
+      countdown: this.countdown,
+      onChange: (state) => {
+        if (this.timer) this.timer.hidden = !["ready", "expired"].includes(state) || !signing.current?.expiresAt;
+      },
+    });
+    try {
+      await signing.load();
+      if (!prepared) throw signing.error ?? new Error("prepare failed");
+      return await this.issueWith(pin, prepared, signing);
+    } finally {
+      signing.stop();
+      if (this.timer) this.timer.hidden = true;
+    }
+  }
+
+  async issueWith(pin, prepared, signing) {
+    const root = this.root;
     const { privateKeyPkcs8, publicKeySpki, signingKey } = await this.progress.step("keys", () => generateKeyPair());
     const r = randomR();
     try {
-      const signature = await this.progress.step("sign", () => sign(signingKey, fromBase64(prepared.to_sign)));
+      const signature = await this.progress.step("sign", async () => {
+        const current = await signing.ready();
+        if (!current) throw new RequestError(this.texts["challenge-expired"]);
+        return sign(signingKey, current.toSign);
+      });
       const material = await this.progress.step("wrap", async () => {
         const params = { iterations: prepared.iterations };
         const verifier = await pinVerifier(pin, { ...params, verifierSalt: fromBase64(prepared.verifier_salt) });

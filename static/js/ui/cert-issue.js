@@ -3,8 +3,9 @@
 // After identity verification the browser (DESIGN.md §3 "Issuance"):
 //   1. generates an RSA key pair with WebCrypto          (키 생성)
 //   2. draws R, the 20 random bytes of the VID           (R 생성)
-//   3. signs the server's issuance challenge with the new
-//      key: proof of possession                          (발급 요청 서명)
+//   3. signs the server's issuance challenge (asked for as
+//      발급 is pressed; its 서명 유효시간 counts down on the
+//      page) with the new key: proof of possession       (발급 요청 서명)
 //   4. sends the public key, that signature and R, and
 //      receives the certificate                          (인증서 받기)
 //   5. encrypts the private key (with R) under the
@@ -17,8 +18,9 @@ import { parseCertificate } from "../crypto/der.js";
 import { checkPasswordRules, DEFAULT_ITERATIONS, encryptKeyFile, npkiFolder, subjectDnFolderName } from "../crypto/npki.js";
 import { generateKeyPair, randomR, sign } from "../crypto/signer.js";
 import { makeZip } from "../crypto/zip.js";
-import { equalBytes, readTexts } from "./cert-common.js";
-import { describeCertificate, fromBase64, postForm, RequestError, toBase64 } from "./certwindow.js";
+import { describeCertificate, equalBytes, readTexts } from "./cert-common.js";
+import { readChallenge, SigningChallenge } from "./challenge-timer.js";
+import { fromBase64, postForm, RequestError, toBase64 } from "./http.js";
 import { deleteCertificate, saveCertificate } from "./keystore.js";
 
 const GENERIC_ERROR = "인증서를 발급하지 못했습니다. 잠시 후 다시 시도해 주세요.";
@@ -31,6 +33,7 @@ const DEFAULT_TEXTS = {
   "stored-browser": "브라우저",
   "stored-disk": "하드디스크·이동식디스크 (파일 내려받기)",
   "issued-not-stored": "인증서는 발급되었지만 저장하지 못했습니다. 아래 파일을 내려받아 보관하거나 재발급 받아 주세요.",
+  "challenge-expired": "서명 유효시간이 지났습니다. 다시 시도해 주세요.",
 };
 
 class IssuancePage {
@@ -49,6 +52,8 @@ class IssuancePage {
     this.progress = $("[data-certissue-progress]");
     this.setup = $("[data-certissue-setup]");
     this.done = $("[data-certissue-done]");
+    this.timer = $("[data-certissue-timer]");
+    this.countdown = $("[data-certissue-countdown]");
     this.busy = false;
     this.urls = [];
 
@@ -201,14 +206,24 @@ class IssuancePage {
     this.progress.hidden = false;
     let issued = null; // once the CA has issued, a later failure must not hide the certificate
     let keys = null;
+    // Each 발급 (a retry too) asks for a new challenge; its time left shows while the keys are made.
+    const signing = new SigningChallenge({
+      provider: async () => readChallenge(await postForm(challengeUrl, { purpose: "issue" }, { root: this.root })),
+      countdown: this.countdown,
+      onChange: (state) => {
+        if (this.timer) this.timer.hidden = !["ready", "expired"].includes(state) || !signing.current?.expiresAt;
+      },
+    });
     try {
+      signing.load();
       keys = await this.step("keys", () => generateKeyPair({ modulusLength }));
       const r = await this.step("r", async () => randomR());
       const { challenge, signature } = await this.step("sign", async () => {
-        const answer = await postForm(challengeUrl, { purpose: "issue" }, { root: this.root });
+        const current = await signing.ready();
+        if (!current) throw signing.error ?? new RequestError(this.texts["challenge-expired"]);
         // Proof of possession: the new key signs exactly the bytes the server chose.
-        const sig = await sign(keys.signingKey, fromBase64(answer.to_sign));
-        return { challenge: answer.challenge, signature: sig };
+        const sig = await sign(keys.signingKey, current.toSign);
+        return { challenge: current.token, signature: sig };
       });
       const response = await this.step("request", () =>
         postForm(
@@ -258,6 +273,8 @@ class IssuancePage {
         this.showError(message);
       }
     } finally {
+      signing.stop();
+      if (this.timer) this.timer.hidden = true;
       this.setBusy(false);
     }
   }

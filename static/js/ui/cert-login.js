@@ -8,21 +8,18 @@
 //   </div>
 //   {% include "includes/_certwindow.html" %}
 //
-// Flow: the 인증서 선택창 unlocks a certificate on this device; then the
-// server gives a fresh challenge (purpose "login"), we sign exactly the bytes
-// it sent (to_sign) and post the certificate and the signature. The server
+// Flow: the server gives a fresh challenge (purpose "login") as the 인증서
+// 선택창 opens, which shows its 서명 유효시간 counting down; the window
+// unlocks a certificate on this device; we sign exactly the bytes the server
+// sent (to_sign) and post the certificate and the signature. The server
 // verifies against the bytes it stored. The password and the private key
-// never leave the browser.
+// never leave the browser. Too many bad signatures from one network are
+// refused for a while (429): the bank's message says how long.
 
 import { sign } from "../crypto/signer.js";
-import {
-  followSameSiteRedirect,
-  fromBase64,
-  openCertificateWindow,
-  postForm,
-  RequestError,
-  toBase64,
-} from "./certwindow.js";
+import { readChallenge } from "./challenge-timer.js";
+import { openCertificateWindow } from "./certwindow.js";
+import { followSameSiteRedirect, postForm, RequestError, toBase64 } from "./http.js";
 
 const GENERIC_ERROR = "인증서 로그인을 처리하지 못했습니다. 잠시 후 다시 시도해 주세요.";
 
@@ -40,18 +37,19 @@ function showError(root, message) {
 async function certificateLogin(root, button) {
   const { challengeUrl, loginUrl } = root.dataset;
   showError(root, "");
-  const chosen = await openCertificateWindow(root);
+  const chosen = await openCertificateWindow(root, {
+    challenge: async () => readChallenge(await postForm(challengeUrl, { purpose: "login" }, { root })),
+  });
   if (!chosen) return; // cancelled
   button.disabled = true;
   button.setAttribute("aria-busy", "true");
   let leaving = false;
   try {
-    const challenge = await postForm(challengeUrl, { purpose: "login" }, { root });
-    const signature = await sign(chosen.signingKey, fromBase64(challenge.to_sign));
+    const signature = await sign(chosen.signingKey, chosen.challenge.toSign);
     const result = await postForm(
       loginUrl,
       {
-        challenge: challenge.challenge,
+        challenge: chosen.challenge.token,
         certificate: toBase64(chosen.certificateDer),
         signature: toBase64(signature),
       },

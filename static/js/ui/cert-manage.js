@@ -7,8 +7,15 @@
 
 import { keyMatchesCertificate } from "../crypto/keycheck.js";
 import { checkPasswordRules, decryptKeyFile, reencryptKeyFile, WrongPasswordError } from "../crypto/npki.js";
-import { describeCertificate } from "./certwindow.js";
-import { downloadBytes, npkiZip, PasswordPair, pickedFiles, readCertificatePairs, readTexts } from "./cert-common.js";
+import {
+  describeCertificate,
+  downloadBytes,
+  npkiZip,
+  PasswordPair,
+  pickedFiles,
+  readCertificatePairs,
+  readTexts,
+} from "./cert-common.js";
 import { deleteCertificate, getCertificate, listCertificates, saveCertificate } from "./keystore.js";
 
 const DEFAULT_TEXTS = {

@@ -1,15 +1,18 @@
 // 타행/타기관 인증서 등록: make a certificate issued through another bank usable
 // here (DESIGN.md §3 "Cross-bank registration").
 //
-// The 인증서 선택창 unlocks the certificate on this device; the server gives a
-// registration challenge; we sign exactly its bytes and send the certificate,
-// the signature and R from the key file. The bank recomputes the VID from R
-// and the customer's RRN: only the holder's own certificate matches. The
-// password and the private key never leave the browser.
+// The server gives a registration challenge as the 인증서 선택창 opens (its
+// 서명 유효시간 counts down there); the window unlocks the certificate on
+// this device; we sign exactly the challenge's bytes and send the
+// certificate, the signature and R from the key file. The bank recomputes
+// the VID from R and the customer's RRN: only the holder's own certificate
+// matches. The password and the private key never leave the browser.
 
 import { sign } from "../crypto/signer.js";
 import { readTexts } from "./cert-common.js";
-import { followSameSiteRedirect, fromBase64, openCertificateWindow, postForm, RequestError, toBase64 } from "./certwindow.js";
+import { readChallenge } from "./challenge-timer.js";
+import { openCertificateWindow } from "./certwindow.js";
+import { followSameSiteRedirect, postForm, RequestError, toBase64 } from "./http.js";
 
 // Korean defaults; the page's <template data-register-texts> gives the translated ones.
 const DEFAULT_TEXTS = {
@@ -29,7 +32,10 @@ async function register(root, button) {
   const { challengeUrl, registerUrl } = root.dataset;
   const texts = readTexts(root, "template[data-register-texts]", DEFAULT_TEXTS);
   showError(root, "");
-  const chosen = await openCertificateWindow(root, { lead: texts.lead });
+  const chosen = await openCertificateWindow(root, {
+    lead: texts.lead,
+    challenge: async () => readChallenge(await postForm(challengeUrl, { purpose: "register" }, { root })),
+  });
   if (!chosen) return;
   if (!chosen.r) {
     showError(root, texts["no-r"]);
@@ -38,12 +44,11 @@ async function register(root, button) {
   button.disabled = true;
   let leaving = false;
   try {
-    const challenge = await postForm(challengeUrl, { purpose: "register" }, { root });
-    const signature = await sign(chosen.signingKey, fromBase64(challenge.to_sign));
+    const signature = await sign(chosen.signingKey, chosen.challenge.toSign);
     const result = await postForm(
       registerUrl,
       {
-        challenge: challenge.challenge,
+        challenge: chosen.challenge.token,
         certificate: toBase64(chosen.certificateDer),
         signature: toBase64(signature),
         r: toBase64(chosen.r),

@@ -1,10 +1,11 @@
 // 공동인증서 갱신 (templates/certificates/renew.html).
 //
-// The customer unlocks the certificate being renewed in the 인증서 선택창,
-// then the browser:
+// The customer unlocks the certificate being renewed in the 인증서 선택창
+// (which gets the "renew" challenge as it opens and counts down its 서명
+// 유효시간), then the browser:
 //   1. generates a new RSA key pair                          (새 키 생성)
 //   2. draws a new R                                          (R 생성)
-//   3. signs the server's "renew" challenge twice: with the
+//   3. signs that challenge twice: with the
 //      old key (it is this customer's certificate) and with
 //      the new key (proof of possession)                      (갱신 요청 서명)
 //   4. sends the old certificate, both signatures, the new
@@ -17,8 +18,19 @@
 
 import { DEFAULT_ITERATIONS, encryptKeyFile } from "../crypto/npki.js";
 import { generateKeyPair, randomR, sign } from "../crypto/signer.js";
-import { describeCertificate, fromBase64, openCertificateWindow, postForm, RequestError, toBase64 } from "./certwindow.js";
-import { BlobUrls, equalBytes, npkiZip, PasswordPair, ProgressList, readTexts, sameSerial } from "./cert-common.js";
+import {
+  BlobUrls,
+  describeCertificate,
+  equalBytes,
+  npkiZip,
+  PasswordPair,
+  ProgressList,
+  readTexts,
+  sameSerial,
+} from "./cert-common.js";
+import { readChallenge } from "./challenge-timer.js";
+import { openCertificateWindow } from "./certwindow.js";
+import { fromBase64, postForm, RequestError, toBase64 } from "./http.js";
 import { deleteCertificate, getCertificate, saveCertificate } from "./keystore.js";
 
 const DEFAULT_TEXTS = {
@@ -94,7 +106,12 @@ class RenewalPage {
     this.setBusy(true);
     let chosen;
     try {
-      chosen = await openCertificateWindow(this.root, { returnPassword: true, cloud: false, lead: this.texts.lead });
+      chosen = await openCertificateWindow(this.root, {
+        returnPassword: true,
+        cloud: false,
+        lead: this.texts.lead,
+        challenge: async () => readChallenge(await postForm(challengeUrl, { purpose: "renew" }, { root: this.root })),
+      });
     } catch {
       chosen = null;
       this.showError(this.texts.generic);
@@ -120,11 +137,10 @@ class RenewalPage {
       keys = await this.progress.step("keys", () => generateKeyPair({ modulusLength }));
       const r = await this.progress.step("r", async () => randomR());
       const signed = await this.progress.step("sign", async () => {
-        const answer = await postForm(challengeUrl, { purpose: "renew" }, { root: this.root });
-        const toSign = fromBase64(answer.to_sign);
+        const { token, toSign } = chosen.challenge;
         // The old key says "this is my certificate"; the new key proves possession.
         const [signature, newSignature] = await Promise.all([sign(chosen.signingKey, toSign), sign(keys.signingKey, toSign)]);
-        return { challenge: answer.challenge, signature, newSignature };
+        return { challenge: token, signature, newSignature };
       });
       const response = await this.progress.step("request", () =>
         postForm(

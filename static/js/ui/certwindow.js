@@ -1,8 +1,12 @@
 // 인증서 선택창: the certificate selection window Korean banking users know.
 //
-//   const chosen = await openCertificateWindow(root, {lead: "..."});
+//   const chosen = await openCertificateWindow(root, {
+//     lead: "...",
+//     challenge: () => postForm(url, { purpose: "login" }).then((a) => readChallenge(a)),
+//   });
 //   // chosen === null: the customer cancelled (취소, ×, Esc)
-//   // else {certificateDer, keyFile, signingKey, r, parsed, serial, name, source}
+//   // else {certificateDer, keyFile, signingKey, r, parsed, serial, name, source,
+//   //       challenge: {token, toSign, expiresAt}}
 //   //   (+ password, only with {returnPassword: true})
 //
 // `root` is the component that asks (or `document`): the window is the
@@ -16,8 +20,9 @@
 //   shuffled keypad (pinpad.js): the browser derives the PIN verifier, the
 //   bank releases the wrapped key and its secret after a correct one
 //   (counting wrong ones), and the key is unwrapped here (cloud.js). Used in
-//   its last 30 days, it renews itself first: a new key, the request signed
-//   with the old one, and the caller gets the new certificate.
+//   its last 30 days, it renews itself first (cloud-renew.js) and the caller
+//   gets the new certificate. A browser that is not a registered device is
+//   offered the registration right here (cloud-device.js).
 // - 브라우저: certificates kept in this browser's IndexedDB (keystore.js);
 // - 하드디스크·이동식디스크: files the customer picks: signCert.der + signPri.key,
 //   an NPKI folder (webkitdirectory, or dropped), or the ZIP made at issuance.
@@ -30,19 +35,21 @@
 // PKCS#8 is imported as a non-extractable WebCrypto key (signer.js) and its
 // bytes are wiped right after.
 //
-// Also exported: small helpers the certificate flows share (postForm,
-// toBase64, fromBase64, csrfToken, RequestError).
+// A flow that signs a challenge passes `challenge` (a function giving one,
+// challenge-timer.js readChallenge): the window gets it as it opens, shows
+// 서명 유효시간 m:ss counting down, says so when it runs out and gets a new
+// one on 다시 시도; the chosen certificate comes back with the challenge.
 
-import { pinVerifier, unwrapKey, wrapKey } from "../crypto/cloud.js";
-import { parseCertificate } from "../crypto/der.js";
+import { pinVerifier, unwrapKey } from "../crypto/cloud.js";
 import { decryptKeyFile, WrongPasswordError } from "../crypto/npki.js";
-import { generateKeyPair, importSigningKey, randomR, sign } from "../crypto/signer.js";
-import { CANDIDATE_NAME, readCertificatePairs } from "./cert-common.js";
+import { importSigningKey } from "../crypto/signer.js";
+import { CANDIDATE_NAME, describeCertificate, readCertificatePairs, readTexts } from "./cert-common.js";
+import { SigningChallenge } from "./challenge-timer.js";
+import { CloudDeviceRegistration } from "./cloud-device.js";
+import { renewCloudCertificate } from "./cloud-renew.js";
+import { fromBase64, getJson, postForm, RequestError, toBase64 } from "./http.js";
 import { listCertificates } from "./keystore.js";
 import { openPinPad } from "./pinpad.js";
-
-const OID_CN = "2.5.4.3";
-const OID_O = "2.5.4.10";
 
 // Fallbacks when the template's <template data-certwin-texts> is missing.
 const DEFAULT_TEXTS = {
@@ -60,143 +67,24 @@ const DEFAULT_TEXTS = {
   "store-failed": "브라우저 인증서 저장소를 열 수 없습니다.",
   "kind-financial": "금융인증서",
   "empty-cloud": "이 기기에서 쓸 수 있는 금융인증서가 없습니다.",
-  "cloud-unregistered": "이 기기는 금융인증서 이용기기로 등록되어 있지 않습니다. 로그인 후 인증센터 › 이용기기 관리에서 등록해 주세요.",
+  "cloud-unregistered": "이 기기는 금융인증서 이용기기로 등록되어 있지 않습니다.",
   "cloud-failed": "금융인증서 클라우드에 연결할 수 없습니다. 잠시 후 다시 시도해 주세요.",
   "cloud-locked": "PIN을 5회 연속 잘못 입력하여 금융인증서가 잠겼습니다. 인증센터에서 본인확인 후 재발급 받아 주세요.",
   "cloud-broken": "금융인증서를 열 수 없습니다. 재발급 받아 주세요.",
   "pin-title": "금융인증서 PIN 입력",
   "pin-lead": "6자리 PIN을 입력해 주세요.",
+  ok: "확인",
+  retry: "다시 시도",
+  "device-submit-identity": "인증번호 받기",
+  "device-submit-send": "인증번호 받기",
+  "device-submit-code": "등록",
+  "challenge-expired": "서명 유효시간이 지났습니다. 다시 시도해 주세요.",
+  "challenge-failed": "서명할 내용을 받지 못했습니다. 다시 시도해 주세요.",
+  "device-done": "이 기기를 금융인증서 이용기기로 등록했습니다. 금융인증서를 선택해 주세요.",
+  "device-failed": "이용기기 등록을 처리하지 못했습니다. 잠시 후 다시 시도해 주세요.",
+  "device-sms-label": "SMS 인증번호",
+  "device-otp-label": "OTP 인증번호",
 };
-
-// ------------------------------------------------------------------ helpers
-
-/** Standard base64 of bytes. */
-export function toBase64(bytes) {
-  const view = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
-  let binary = "";
-  for (let i = 0; i < view.length; i += 0x8000) {
-    binary += String.fromCharCode.apply(null, view.subarray(i, i + 0x8000));
-  }
-  return btoa(binary);
-}
-
-/** Bytes of a (standard or URL-safe) base64 string. */
-export function fromBase64(text) {
-  const clean = String(text).replace(/[\s]/g, "").replace(/-/g, "+").replace(/_/g, "/");
-  const binary = atob(clean.padEnd(Math.ceil(clean.length / 4) * 4, "="));
-  const out = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
-  return out;
-}
-
-/** The page's CSRF token ({% csrf_token %} renders it as a hidden input). */
-export function csrfToken(root = document) {
-  const scope = root && root.querySelector ? root : document;
-  const input = scope.querySelector("input[name=csrfmiddlewaretoken]") ?? document.querySelector("input[name=csrfmiddlewaretoken]");
-  return input ? input.value : "";
-}
-
-/** A refused or failed request; `message` is Korean and safe to show. */
-export class RequestError extends Error {
-  constructor(message, { status = 0, code = "" } = {}) {
-    super(message);
-    this.name = "RequestError";
-    this.status = status;
-    this.code = code;
-  }
-}
-
-/**
- * POST `fields` as FormData to a same-origin JSON endpoint, with the CSRF
- * token. Resolves to the JSON body of a 2xx answer; otherwise throws a
- * RequestError carrying the server's Korean `error` (and `code`).
- */
-/**
- * Follow a redirect the server sent, only within this site (a path, never
- * "//host" or a full URL). Returns false when there is nothing safe to follow.
- */
-export function followSameSiteRedirect(redirect) {
-  if (typeof redirect !== "string" || !redirect.startsWith("/") || redirect.startsWith("//")) return false;
-  window.location.assign(redirect);
-  return true;
-}
-
-export async function postForm(url, fields, { root = document } = {}) {
-  const body = new FormData();
-  for (const [name, value] of Object.entries(fields)) body.append(name, value);
-  let response;
-  try {
-    response = await fetch(url, {
-      method: "POST",
-      body,
-      credentials: "same-origin",
-      headers: { "X-CSRFToken": csrfToken(root), Accept: "application/json" },
-    });
-  } catch {
-    throw new RequestError("서버에 연결할 수 없습니다. 네트워크를 확인한 뒤 다시 시도해 주세요.");
-  }
-  let data = null;
-  try {
-    data = await response.json();
-  } catch {
-    data = null;
-  }
-  if (!response.ok || !data || typeof data !== "object") {
-    let message = data && typeof data.error === "string" && data.error;
-    if (!message) {
-      message =
-        response.status === 403
-          ? "보안 확인에 실패했습니다. 페이지를 새로고침한 뒤 다시 시도해 주세요."
-          : "요청을 처리하지 못했습니다. 잠시 후 다시 시도해 주세요.";
-    }
-    throw new RequestError(message, { status: response.status, code: (data && data.code) || "" });
-  }
-  return data;
-}
-
-function attribute(name, oid) {
-  const found = name.find((item) => item.type === oid);
-  return found ? found.value : "";
-}
-
-// 2026-05-01, in Korea's time zone (the bank's), whatever the device's zone.
-const DATE_FORMAT = (() => {
-  try {
-    return new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Seoul", year: "numeric", month: "2-digit", day: "2-digit" });
-  } catch {
-    return null;
-  }
-})();
-
-export function formatDate(date) {
-  if (DATE_FORMAT) {
-    const parts = Object.fromEntries(DATE_FORMAT.formatToParts(date).map((p) => [p.type, p.value]));
-    return `${parts.year}-${parts.month}-${parts.day}`;
-  }
-  const pad = (n) => String(n).padStart(2, "0");
-  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
-}
-
-/**
- * What the window shows about a certificate. The CN of an NPKI personal
- * certificate is "홍길동()0901...": the user is the part before "(".
- */
-export function describeCertificate(certificateDer) {
-  const parsed = parseCertificate(certificateDer);
-  const cn = attribute(parsed.subject, OID_CN);
-  const name = cn.replace(/\(.*$/s, "").trim() || cn;
-  const issuer = attribute(parsed.issuer, OID_O) || attribute(parsed.issuer, OID_CN);
-  const now = Date.now();
-  return {
-    parsed,
-    serial: parsed.serialNumber.toString(16),
-    name,
-    issuer,
-    expires: formatDate(parsed.notAfter),
-    expired: now > parsed.notAfter.getTime(),
-    notYetValid: now < parsed.notBefore.getTime(),
-  };
-}
 
 let nextEntryId = 1;
 
@@ -268,38 +156,48 @@ function findDialog(root) {
   return scope.querySelector("dialog[data-certwin]") ?? document.querySelector("dialog[data-certwin]");
 }
 
-function readTexts(dialog) {
-  const texts = { ...DEFAULT_TEXTS };
-  const template = dialog.querySelector("template[data-certwin-texts]");
-  if (template) {
-    for (const span of template.content.querySelectorAll("[data-text]")) texts[span.dataset.text] = span.textContent.trim();
-  }
-  return texts;
-}
-
 class CertificateWindow {
   constructor(dialog) {
     this.dialog = dialog;
-    this.texts = readTexts(dialog);
+    this.texts = readTexts(dialog, "template[data-certwin-texts]", DEFAULT_TEXTS);
     this.form = dialog.querySelector("[data-certwin-form]");
     this.rows = dialog.querySelector("[data-certwin-rows]");
+    this.tableWrap = dialog.querySelector("[data-certwin-table]");
     this.password = dialog.querySelector("[data-certwin-password]");
     this.error = dialog.querySelector("[data-certwin-error]");
+    this.status = dialog.querySelector("[data-certwin-status]");
     this.busyText = dialog.querySelector("[data-certwin-busy-text]");
     this.okButton = dialog.querySelector("[data-certwin-ok]");
     this.lead = dialog.querySelector("[data-certwin-lead]");
     this.defaultLead = this.lead ? this.lead.textContent : "";
+    this.timer = dialog.querySelector("[data-certwin-timer]");
+    this.countdown = dialog.querySelector("[data-certwin-countdown]");
     this.diskPanel = dialog.querySelector("[data-certwin-disk]");
     this.storeButtons = [...dialog.querySelectorAll("[data-certwin-store]")];
     this.passwordField = dialog.querySelector("[data-certwin-password-field]");
     this.cloudHint = dialog.querySelector("[data-certwin-cloud-hint]");
+    const devicePanel = dialog.querySelector("[data-certwin-device]");
+    this.device =
+      devicePanel && dialog.dataset.cloudDeviceRegisterUrl
+        ? new CloudDeviceRegistration(devicePanel, {
+            url: dialog.dataset.cloudDeviceRegisterUrl,
+            texts: this.texts,
+            root: dialog,
+            onDone: (message) => this.deviceRegistered(message),
+            onError: (message) => this.showError(message),
+            isRegistered: () => this.cloudRegistered(),
+            onChange: () => this.updateOk(),
+          })
+        : null;
 
     this.store = "browser";
     this.entries = { browser: [], disk: [], cloud: [] };
     this.cloudEmpty = "empty-cloud";
+    this.cloudUnregistered = false;
     this.loading = false;
     this.selectedId = null;
     this.pending = null; // {resolve, promise}
+    this.signing = null; // the challenge being signed (SigningChallenge), when the flow passes one
     this.attempt = 0;
     this.opener = null;
 
@@ -385,8 +283,10 @@ class CertificateWindow {
     if (this.lead) this.lead.textContent = options.lead || this.defaultLead;
     this.password.value = "";
     this.selectedId = null;
-    this.showError(null);
+    this.showStatus(null);
     this.setBusy(false);
+    this.startSigning(options.challenge);
+    this.showError(null);
     this.dialog.showModal();
     this.showStore(this.store, { focusRows: true });
     return promise;
@@ -403,11 +303,77 @@ class CertificateWindow {
     this.attempt++; // a decryption still running is discarded
     this.password.value = "";
     this.setBusy(false);
+    this.stopSigning();
+    this.device?.reset();
     const pending = this.pending;
     this.pending = null;
     if (pending) pending.resolve(null);
     if (this.opener && this.opener.isConnected && typeof this.opener.focus === "function") this.opener.focus();
     this.opener = null;
+  }
+
+  // -------------------------------------------------------------- 서명 유효시간
+
+  startSigning(provider) {
+    this.stopSigning();
+    if (typeof provider !== "function") return;
+    this.signing = new SigningChallenge({
+      provider,
+      countdown: this.countdown,
+      onChange: (state) => this.signingChanged(state),
+    });
+    this.signing.load();
+  }
+
+  stopSigning() {
+    this.signing?.stop();
+    this.signing = null;
+    this.signingProblem = null;
+    if (this.timer) this.timer.hidden = true;
+    this.updateOk();
+  }
+
+  signingChanged(state) {
+    const { signing } = this;
+    if (!signing) return;
+    const counting = state === "ready" || state === "expired";
+    if (this.timer) this.timer.hidden = !counting || !signing.current?.expiresAt;
+    if (state === "expired") this.signingProblem = this.texts["challenge-expired"];
+    else if (state === "failed") {
+      this.signingProblem = signing.error instanceof RequestError ? signing.error.message : this.texts["challenge-failed"];
+    } else this.signingProblem = null;
+    this.updateOk();
+    // Said until a new challenge comes (showError keeps it), cleared when it does.
+    if (this.signingProblem || this.errorKey === "challenge") this.showError(null);
+  }
+
+  /** No challenge to sign (it ran out, or could not be had): 확인 becomes 다시 시도. */
+  signingStuck() {
+    return Boolean(this.signing) && (this.signing.state === "expired" || this.signing.state === "failed");
+  }
+
+  /**
+   * 확인 does what the window is at: submit the 이용기기 등록 step shown
+   * (the button then belongs to that step's form), ask for a new challenge
+   * (다시 시도), or unlock the chosen certificate.
+   */
+  updateOk() {
+    const ok = this.okButton;
+    if (this.deviceShown()) {
+      ok.setAttribute("form", this.device.formId);
+      ok.textContent = this.texts[`device-submit-${this.device.step}`] ?? this.texts.ok;
+      ok.disabled = this.busy || this.device.busy;
+      return;
+    }
+    ok.removeAttribute("form");
+    ok.textContent = this.signingStuck() ? this.texts.retry : this.texts.ok;
+    ok.disabled = this.busy;
+  }
+
+  /** The challenge to sign, or null (the window shows why) when there is none or it ran out. */
+  async signingChallenge() {
+    if (!this.signing) return undefined;
+    return this.signing.ready();
   }
 
   // -------------------------------------------------------------- stores
@@ -420,15 +386,22 @@ class CertificateWindow {
     if (this.diskPanel) this.diskPanel.hidden = this.store !== "disk";
     // A 금융인증서 is unlocked with the PIN pad, not a typed password.
     if (this.passwordField) this.passwordField.hidden = this.store === "cloud";
-    if (this.cloudHint) this.cloudHint.hidden = this.store !== "cloud";
+    this.showDevicePanel(false);
     this.selectedId = null;
     this.showError(null);
+    if (this.store !== "cloud") this.showStatus(null);
+    if (this.cloudHint) this.cloudHint.hidden = this.store !== "cloud";
     if (this.store === "cloud") {
       this.loading = true;
       this.render();
       await this.loadCloud();
       this.loading = false;
       if (this.store !== "cloud") return;
+      if (this.cloudUnregistered && this.device) {
+        this.render();
+        this.showDevicePanel(true);
+        return;
+      }
     }
     if (this.store === "browser") {
       this.loading = true;
@@ -459,16 +432,18 @@ class CertificateWindow {
   async loadCloud() {
     this.entries.cloud = [];
     this.cloudEmpty = "empty-cloud";
+    this.cloudUnregistered = false;
     let answer;
     try {
-      const response = await fetch(this.dialog.dataset.cloudUrl, { credentials: "same-origin", headers: { Accept: "application/json" } });
-      if (!response.ok) throw new Error(String(response.status));
-      answer = await response.json();
+      answer = await getJson(this.dialog.dataset.cloudUrl);
     } catch {
       this.cloudEmpty = "cloud-failed";
       return;
     }
-    if (!answer.registered) this.cloudEmpty = "cloud-unregistered";
+    if (!answer.registered) {
+      this.cloudUnregistered = true;
+      this.cloudEmpty = "cloud-unregistered";
+    }
     for (const item of answer.certificates ?? []) {
       try {
         this.entries.cloud.push(
@@ -490,6 +465,47 @@ class CertificateWindow {
     }
   }
 
+  // -------------------------------------------------------------- 이용기기 등록
+
+  deviceShown() {
+    return Boolean(this.device?.shown);
+  }
+
+  /** The registration form in place of the list (and of 확인) for an unregistered browser. */
+  showDevicePanel(show) {
+    if (!this.device) return;
+    if (show) {
+      if (this.tableWrap) this.tableWrap.hidden = true;
+      if (this.cloudHint) this.cloudHint.hidden = true;
+      this.device.show();
+    } else {
+      if (this.device.shown) this.device.hide();
+      if (this.tableWrap) this.tableWrap.hidden = false;
+    }
+    this.updateOk();
+  }
+
+  /** Asks the bank whether this browser is a registered device now. */
+  async cloudRegistered() {
+    try {
+      return Boolean((await getJson(this.dialog.dataset.cloudUrl)).registered);
+    } catch {
+      return false;
+    }
+  }
+
+  /** Registered: back to the 금융인증서 list, now with this person's certificates. */
+  async deviceRegistered(message) {
+    if (this.store !== "cloud") return;
+    this.showDevicePanel(false);
+    await this.showStore("cloud");
+    this.showStatus(message);
+    const row = this.rows.querySelector('tr[data-id][tabindex="0"]');
+    if (row) {
+      this.select(row.dataset.id, { focus: true });
+    }
+  }
+
   async loadFiles(items) {
     if (!items.length) return;
     this.showError(null);
@@ -503,7 +519,6 @@ class CertificateWindow {
     if (entries.length === 1) this.select(entries[0].id, { focus: true });
     if (!entries.length || failed) this.showError("unreadable");
   }
-
   focusInitial() {
     // Only if the customer has not moved focus somewhere on purpose.
     const active = document.activeElement;
@@ -632,10 +647,21 @@ class CertificateWindow {
 
   // -------------------------------------------------------------- states
 
+  /** A text key or a message; nothing clears it while the challenge is missing or over (that stays said). */
   showError(key) {
+    if (!key && this.signingProblem) key = "challenge";
     this.errorKey = key;
-    this.error.textContent = key ? this.texts[key] ?? key : "";
+    const text = key === "challenge" ? this.signingProblem : key ? this.texts[key] ?? key : "";
+    this.error.textContent = text;
     this.password.setAttribute("aria-invalid", String(key === "no-password" || key === "wrong-password"));
+    if (text) this.showStatus(null);
+  }
+
+  /** A success line (이용기기 등록), until the next error or store. */
+  showStatus(message) {
+    if (!this.status) return;
+    this.status.textContent = message || "";
+    this.status.hidden = !message;
   }
 
   setBusy(busy) {
@@ -643,12 +669,16 @@ class CertificateWindow {
     this.form.setAttribute("aria-busy", String(busy));
     this.dialog.classList.toggle("certwin--busy", busy);
     if (this.busyText) this.busyText.hidden = !busy;
-    this.okButton.disabled = busy;
     this.password.readOnly = busy;
+    this.updateOk();
   }
 
   async confirm() {
-    if (this.busy) return;
+    if (this.busy || this.deviceShown()) return;
+    if (this.signingStuck()) {
+      this.signing.load({ retry: true }); // 다시 시도: a new challenge, then the customer goes on
+      return;
+    }
     const entry = this.visibleEntries().find((e) => e.id === this.selectedId);
     if (!entry) {
       this.showError("no-selection");
@@ -701,8 +731,12 @@ class CertificateWindow {
       return;
     }
     if (attempt !== this.attempt) return;
+    const challenge = await this.signingChallenge();
+    if (attempt !== this.attempt) return;
     this.setBusy(false);
+    if (challenge === null) return; // no challenge to sign, or it ran out: the window says so
     this.finish({
+      challenge,
       certificateDer: entry.certificateDer,
       keyFile: entry.keyFile,
       signingKey: unlocked.signingKey,
@@ -718,6 +752,7 @@ class CertificateWindow {
 
 // ------------------------------------------------------------------ 금융인증서
 
+
 async function unlockCloud(dialog, entry, pin) {
   const { cloud } = entry;
   const verifier = await pinVerifier(pin, { verifierSalt: cloud.verifierSalt, iterations: cloud.iterations });
@@ -732,50 +767,6 @@ async function unlockCloud(dialog, entry, pin) {
   return { release, signingKey, r };
 }
 
-/**
- * 자동 갱신 (DESIGN.md §1): a new key pair and R, the renewal challenge signed
- * by the old key and the new one, the new key wrapped under the same PIN and
- * a fresh server secret. Resolves to the new certificate and its key.
- */
-async function renewCloud(dialog, entry, pin, oldKey) {
-  const prepared = await postForm(dialog.dataset.cloudRenewPrepareUrl, { serial: entry.cloud.serial }, { root: dialog });
-  const toSign = fromBase64(prepared.to_sign);
-  const { privateKeyPkcs8, publicKeySpki, signingKey } = await generateKeyPair();
-  const r = randomR();
-  try {
-    // The server counts this proof of the current PIN like an unlock (the new key is wrapped under it).
-    const oldVerifier = await pinVerifier(pin, { verifierSalt: entry.cloud.verifierSalt, iterations: entry.cloud.iterations });
-    const verifier = await pinVerifier(pin, { verifierSalt: fromBase64(prepared.verifier_salt), iterations: prepared.iterations });
-    const wrapped = await wrapKey({
-      privateKeyPkcs8,
-      r,
-      pin,
-      serverSecret: fromBase64(prepared.server_secret),
-      wrapSalt: fromBase64(prepared.wrap_salt),
-      iterations: prepared.iterations,
-    });
-    const answer = await postForm(
-      dialog.dataset.cloudRenewUrl,
-      {
-        challenge: prepared.challenge,
-        certificate: toBase64(entry.certificateDer),
-        signature: toBase64(await sign(oldKey, toSign)),
-        public_key: toBase64(publicKeySpki),
-        new_signature: toBase64(await sign(signingKey, toSign)),
-        r: toBase64(r),
-        old_verifier: toBase64(oldVerifier),
-        verifier: toBase64(verifier),
-        wrapped_key: toBase64(wrapped),
-      },
-      { root: dialog },
-    );
-    return { certificateDer: fromBase64(answer.certificate), signingKey, r: r.slice() };
-  } finally {
-    privateKeyPkcs8.fill(0);
-    r.fill(0);
-  }
-}
-
 CertificateWindow.prototype.confirmCloud = async function confirmCloud(entry) {
   if (entry.cloud.locked) {
     this.showError("cloud-locked");
@@ -786,6 +777,10 @@ CertificateWindow.prototype.confirmCloud = async function confirmCloud(entry) {
   for (;;) {
     const pin = await openPinPad(this.dialog, { title: this.texts["pin-title"], lead: this.texts["pin-lead"], error });
     if (pin === null || attempt !== this.attempt) return; // cancelled: back to the window
+    if (this.signing && this.signing.state !== "ready" && this.signing.state !== "loading") {
+      this.showError(null); // the challenge ran out while the pad was open: 다시 시도 first
+      return;
+    }
     this.setBusy(true);
     let unlocked;
     try {
@@ -804,15 +799,20 @@ CertificateWindow.prototype.confirmCloud = async function confirmCloud(entry) {
     let result = { certificateDer: entry.certificateDer, signingKey: unlocked.signingKey, r: unlocked.r, renewed: false };
     if (unlocked.release.renewal_due) {
       try {
-        result = { ...(await renewCloud(this.dialog, entry, pin, unlocked.signingKey)), renewed: true };
+        const urls = { prepare: this.dialog.dataset.cloudRenewPrepareUrl, complete: this.dialog.dataset.cloudRenewUrl };
+        const renewed = await renewCloudCertificate({ urls, entry, pin, oldKey: unlocked.signingKey, root: this.dialog });
+        result = { ...renewed, renewed: true };
       } catch {
         // The current certificate is still valid: use it, renewal is tried again next time.
       }
     }
-    this.setBusy(false);
     if (attempt !== this.attempt) return;
+    const challenge = await this.signingChallenge();
+    this.setBusy(false);
+    if (attempt !== this.attempt || challenge === null) return; // ran out meanwhile: the window says so
     const described = describeCertificate(result.certificateDer);
     this.finish({
+      challenge,
       certificateDer: result.certificateDer,
       keyFile: null,
       signingKey: result.signingKey,
@@ -830,11 +830,16 @@ CertificateWindow.prototype.confirmCloud = async function confirmCloud(entry) {
 
 /**
  * Open the 인증서 선택창 and resolve with the unlocked certificate:
- * {certificateDer, keyFile, signingKey, r, parsed, serial, name, source},
- * or null when the customer cancels. While a window is open, calling again
- * returns the same promise.
+ * {certificateDer, keyFile, signingKey, r, parsed, serial, name, source,
+ * challenge}, or null when the customer cancels. While a window is open,
+ * calling again returns the same promise.
  *
  * options.lead: a sentence shown under the title (e.g. what is being signed).
+ * options.challenge: ({retry}) => Promise<{token, toSign, expiresAt}>
+ *   (challenge-timer.js readChallenge): the challenge this signature is for.
+ *   Asked for as the window opens (retry false) and on 다시 시도 (retry
+ *   true); its 서명 유효시간 counts down in the window, which resolves only
+ *   while it is still good, with it as `challenge`.
  * options.cloud: false to leave out the 금융인증서 tab (flows that need a key file).
  * A 금융인증서 resolves with keyFile null, source "cloud", kind "financial" and
  * `renewed` true when it renewed itself first (the new certificate is returned).

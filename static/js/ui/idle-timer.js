@@ -2,17 +2,14 @@
 // The server enforces the timeout (bank/middleware.py); this only shows it,
 // warns in the last minute and logs out when it reaches zero.
 
+import { postForm } from "./http.js";
+
 const WARN_AT = 60;
 
 function format(seconds) {
   const m = Math.floor(seconds / 60);
   const s = seconds % 60;
   return `${String(m).padStart(2, "0")}:${String(s).padStart(2, "0")}`;
-}
-
-function csrfToken() {
-  const input = document.querySelector("input[name=csrfmiddlewaretoken]");
-  return input ? input.value : "";
 }
 
 export function startIdleTimer(body = document.body) {
@@ -36,16 +33,13 @@ export function startIdleTimer(body = document.body) {
   tick();
 
   document.querySelector("[data-idle-extend]")?.addEventListener("click", async () => {
-    const response = await fetch(body.dataset.idleExtendUrl, {
-      method: "POST",
-      headers: { "X-CSRFToken": csrfToken() },
-      credentials: "same-origin",
-    });
-    if (!response.ok) {
-      window.location.reload();
+    let data;
+    try {
+      data = await postForm(body.dataset.idleExtendUrl);
+    } catch {
+      window.location.reload(); // logged out meanwhile: the page says so
       return;
     }
-    const data = await response.json();
     deadline = Date.now() + data.seconds_left * 1000;
     tick();
   });

@@ -1,7 +1,9 @@
 // Page-wide behaviour, loaded as an ES module on every page (no inline code).
+import { startCountdowns } from "./countdown.js";
 import { startIdleTimer } from "./idle-timer.js";
 
 startIdleTimer();
+startCountdowns();
 
 // The language menu switches at once; the button is the no-JS fallback.
 for (const select of document.querySelectorAll("select[data-autosubmit]")) {

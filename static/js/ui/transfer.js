@@ -6,13 +6,17 @@
 // and recent recipients fill the bank and account number.
 //
 // Review: the page shows the exact text the server stored as the challenge;
-// the 인증서 선택창 unlocks the certificate on this device and we sign
-// exactly those bytes (taken from the page, the same bytes the server
-// verifies), then send the certificate, the signature and any OTP / SMS code.
+// the 인증서 선택창 shows that challenge's 서명 유효시간 counting down and
+// unlocks the certificate on this device, and we sign exactly those bytes
+// (taken from the page, the same bytes the server verifies), then send the
+// certificate, the signature and any OTP / SMS code. The challenge comes
+// with the page (its 일시 is part of the text): a new one is a fresh page.
 
 import { sign } from "../crypto/signer.js";
 import { readTexts } from "./cert-common.js";
-import { followSameSiteRedirect, fromBase64, openCertificateWindow, postForm, RequestError, toBase64 } from "./certwindow.js";
+import { challengeDeadline } from "./challenge-timer.js";
+import { openCertificateWindow } from "./certwindow.js";
+import { followSameSiteRedirect, fromBase64, postForm, RequestError, toBase64 } from "./http.js";
 
 // Korean defaults; the page's <template data-transfer-texts> gives the translated ones.
 const DEFAULT_TEXTS = {
@@ -138,8 +142,26 @@ function showError(root, message) {
   box.hidden = !message;
 }
 
+// When this page's challenge was handed out: now, as the page arrives.
+const PAGE_RECEIVED_AT = Date.now();
+
+/** The challenge this review page shows; 다시 시도 asks the bank for a fresh page (and so a new challenge). */
+function pageChallenge(root) {
+  const { challenge, toSign, challengeExpiresAt, challengeExpiresIn } = root.dataset;
+  const current = {
+    token: challenge,
+    toSign: fromBase64(toSign),
+    expiresAt: challengeDeadline(challengeExpiresAt, challengeExpiresIn, PAGE_RECEIVED_AT),
+  };
+  return async ({ retry }) => {
+    if (!retry) return current;
+    window.location.reload();
+    return new Promise(() => {}); // the page goes
+  };
+}
+
 async function approve(root, button) {
-  const { signUrl, challenge, toSign } = root.dataset;
+  const { signUrl } = root.dataset;
   const texts = readTexts(root, "template[data-transfer-texts]", DEFAULT_TEXTS);
   const otp = root.querySelector("[data-otp-code]");
   const sms = root.querySelector("[data-sms-code]");
@@ -154,16 +176,16 @@ async function approve(root, button) {
     sms.focus();
     return;
   }
-  const chosen = await openCertificateWindow(root, { lead: texts.lead });
+  const chosen = await openCertificateWindow(root, { lead: texts.lead, challenge: pageChallenge(root) });
   if (!chosen) return;
   button.disabled = true;
   let leaving = false;
   try {
-    const signature = await sign(chosen.signingKey, fromBase64(toSign));
+    const signature = await sign(chosen.signingKey, chosen.challenge.toSign);
     const result = await postForm(
       signUrl,
       {
-        challenge,
+        challenge: chosen.challenge.token,
         certificate: toBase64(chosen.certificateDer),
         signature: toBase64(signature),
         otp_code: otp ? otp.value.trim() : "",
