@@ -10,6 +10,8 @@ certificate in any non-final state is revoked as the new one is stored
 (certificates.services.records).
 """
 
+from dataclasses import dataclass
+
 from accounts.verification import Purpose, grant_consume
 from audit.models import Action
 from audit.services import audit_record
@@ -48,38 +50,44 @@ def _verified(*, grant: str, kind: str, bank, session_key: str, request):
     return verification.customer, reason
 
 
-def _proof(*, customer, bank, session_key: str, token: str, public_key_spki: bytes, signature: bytes, r: bytes, request):
+@dataclass(frozen=True)
+class NewKey:
+    """What the browser sends for a new certificate: the issuance challenge's
+    token, the new public key, its signature over the challenge, and R."""
+
+    token: str
+    public_key_spki: bytes
+    signature: bytes
+    r: bytes
+
+
+def _proof(*, customer, bank, session_key: str, key: NewKey, request):
     """The new key's proof of possession over this customer's issuance challenge, and R for the VID."""
     challenge = challenge_consume(
-        token=token, purpose=Challenge.Purpose.ISSUE, bank=bank, session_key=session_key, request=request
+        token=key.token, purpose=Challenge.Purpose.ISSUE, bank=bank, session_key=session_key, request=request
     )
     # SECURITY: the challenge was made for this verified person.
     if challenge.customer_id != customer.pk:
         refuse(Refusal.WRONG_SESSION, bank=bank, customer=customer, request=request)
-    if len(r) != vid.R_LENGTH:
+    if len(key.r) != vid.R_LENGTH:
         refuse(Refusal.BAD_RANDOM, bank=bank, customer=customer, request=request)
-    possession_verify(public_key_spki=public_key_spki, signature=signature, challenge=challenge, bank=bank, request=request)
+    possession_verify(
+        public_key_spki=key.public_key_spki, signature=key.signature, challenge=challenge, bank=bank, request=request
+    )
 
 
-def _verified_with_proof(*, grant: str, kind: str, bank, session_key: str, token: str, public_key_spki, signature, r, request):
+def _verified_with_proof(*, grant: str, kind: str, bank, session_key: str, key: NewKey, request):
     """The verification consumed, then the new key's proof: the customer and the reason."""
     customer, reason = _verified(grant=grant, kind=kind, bank=bank, session_key=session_key, request=request)
-    _proof(
-        customer=customer,
-        bank=bank,
-        session_key=session_key,
-        token=token,
-        public_key_spki=public_key_spki,
-        signature=signature,
-        r=r,
-        request=request,
-    )
+    _proof(customer=customer, bank=bank, session_key=session_key, key=key, request=request)
     return customer, reason
 
 
-def _sign_and_record(*, customer, bank, public_key_spki: bytes, r: bytes, kind: str, reason: str, request) -> Certificate:
+def _sign_and_record(*, customer, bank, key: NewKey, kind: str, reason: str, request) -> Certificate:
     holder_lock(customer=customer, kind=kind)
-    issued = ca_issue_for(customer=customer, bank=bank, public_key_spki=public_key_spki, r=r, kind=profile_of(kind).ca_kind)
+    issued = ca_issue_for(
+        customer=customer, bank=bank, public_key_spki=key.public_key_spki, r=key.r, kind=profile_of(kind).ca_kind
+    )
     if issued is None:
         refuse(Refusal.BAD_PUBLIC_KEY, bank=bank, customer=customer, request=request)
     return certificate_record(
@@ -125,25 +133,12 @@ def certificate_issue_joint(
     challenge and sends R, from which the VID in the certificate is
     computed with the verified person's RRN (KCAC.TS.SIVID).
     """
+    key = NewKey(token=token, public_key_spki=public_key_spki, signature=signature, r=r)
     customer, reason = _verified_with_proof(
-        grant=grant,
-        kind=Certificate.Kind.JOINT,
-        bank=bank,
-        session_key=session_key,
-        token=token,
-        public_key_spki=public_key_spki,
-        signature=signature,
-        r=r,
-        request=request,
+        grant=grant, kind=Certificate.Kind.JOINT, bank=bank, session_key=session_key, key=key, request=request
     )
     certificate = _sign_and_record(
-        customer=customer,
-        bank=bank,
-        public_key_spki=public_key_spki,
-        r=r,
-        kind=Certificate.Kind.JOINT,
-        reason=reason,
-        request=request,
+        customer=customer, bank=bank, key=key, kind=Certificate.Kind.JOINT, reason=reason, request=request
     )
     _announce(certificate=certificate, customer=customer, bank=bank, reason=reason, request=request)
     return certificate
@@ -172,16 +167,9 @@ def certificate_issue_financial(
     of the person not yet revoked is superseded (a locked one is unlocked
     this way: DESIGN.md §1 "unlock = reissue").
     """
+    key = NewKey(token=token, public_key_spki=public_key_spki, signature=signature, r=r)
     customer, reason = _verified_with_proof(
-        grant=grant,
-        kind=Certificate.Kind.FINANCIAL,
-        bank=bank,
-        session_key=session_key,
-        token=token,
-        public_key_spki=public_key_spki,
-        signature=signature,
-        r=r,
-        request=request,
+        grant=grant, kind=Certificate.Kind.FINANCIAL, bank=bank, session_key=session_key, key=key, request=request
     )
     cloud_key_check(verifier=verifier, wrapped_key=wrapped_key, bank=bank, customer=customer, request=request)
     cloud_pin_weak_check(verifier=verifier, setup=setup, customer=customer, bank=bank, request=request)
@@ -190,13 +178,7 @@ def certificate_issue_financial(
         customer=customer, bank=bank, device_token=device_token, user_agent=user_agent, request=request
     )
     certificate = _sign_and_record(
-        customer=customer,
-        bank=bank,
-        public_key_spki=public_key_spki,
-        r=r,
-        kind=Certificate.Kind.FINANCIAL,
-        reason=reason,
-        request=request,
+        customer=customer, bank=bank, key=key, kind=Certificate.Kind.FINANCIAL, reason=reason, request=request
     )
     cloud_key_store(certificate=certificate, setup=setup, verifier=verifier, wrapped_key=wrapped_key)
     _announce(certificate=certificate, customer=customer, bank=bank, reason=reason, request=request)
