@@ -23,7 +23,7 @@ from audit.models import Action
 from certificates import verify
 from certificates.exceptions import CertificateRefused, Refusal
 from certificates.models import Certificate, CertificateRegistration, Challenge, CloudKey
-from core.boundary import audited, in_service
+from core.boundary import audited, in_service, keep_on_refusal
 
 _KST = datetime.timezone(datetime.timedelta(hours=9), "KST")
 
@@ -106,6 +106,9 @@ def challenge_consume(*, token: str, purpose: str, bank, session_key: str, reque
     won = Challenge.objects.filter(pk=challenge.pk, consumed_at__isnull=True).update(consumed_at=now)
     if not won:
         refuse(Refusal.CHALLENGE_REPLAYED, bank=bank, request=request)
+    # ...and used it stays, also when the request it came with is refused and rolled back:
+    # a challenge gets one signature, right or wrong.
+    keep_on_refusal(lambda: Challenge.objects.filter(pk=challenge.pk, consumed_at__isnull=True).update(consumed_at=now))
     if challenge.expires_at <= now:
         refuse(Refusal.CHALLENGE_EXPIRED, bank=bank, request=request)
     # SECURITY: a challenge fetched by one browser session cannot be answered from another.

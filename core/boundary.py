@@ -47,6 +47,8 @@ from core.errors import DomainError, KeptWrite
 class _Call:
     # (the error a write was kept for, the write)
     kept: list[tuple[DomainError, KeptWrite]] = field(default_factory=list)
+    # Writes to make when the outermost call ends in a refusal (a single-use token stays used).
+    on_refusal: list[Callable[[], None]] = field(default_factory=list)
     advisory_keys: list[int] = field(default_factory=list)
 
 
@@ -96,6 +98,9 @@ def _outermost(function: Callable, args, kwargs) -> Any:
                 error = refused
                 _take_kept(call, refused)
             # The service's own writes are gone if it refused; these stay.
+            if error is not None:
+                for write in call.on_refusal:
+                    write()
             replacement = None
             for origin, write in call.kept:
                 better = write(origin)
@@ -107,6 +112,15 @@ def _outermost(function: Callable, args, kwargs) -> Any:
     if error is not None:
         raise replacement or error
     return result
+
+
+def keep_on_refusal(write: Callable[[], None]) -> None:
+    """Make `write` again after a refusal has rolled the call back: for what
+    must stay done whatever happens next (a single-use challenge consumed).
+    Outside a service the write has committed already and this does nothing."""
+    call = _CURRENT.get()
+    if call is not None:
+        call.on_refusal.append(write)
 
 
 def in_service() -> bool:

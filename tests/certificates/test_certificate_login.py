@@ -346,3 +346,12 @@ def test_concurrent_requests_consume_a_challenge_once(banks):
 
 def test_session_digest_does_not_store_the_session_key():
     assert "abc" not in session_digest("abc")
+
+
+def test_a_challenge_answered_with_a_bad_signature_is_used_up(client, holder, rsa_keys):
+    """The refused login rolls back, but its challenge stays consumed: one signature per challenge."""
+    token, to_sign = get_challenge(client)
+    assert_refused(
+        login(client, holder.der, holder.key, token=token, signature=sign(rsa_keys[1], to_sign)), Refusal.BAD_SIGNATURE
+    )
+    assert_refused(login(client, holder.der, holder.key, token=token, to_sign=to_sign), Refusal.CHALLENGE_REPLAYED)

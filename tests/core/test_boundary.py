@@ -9,7 +9,7 @@ from django.db.models import F
 from audit.models import Action, AuditEvent
 from banking.models import DepositAccount
 from banking.services import bank_internal_account
-from core.boundary import audited, hold, in_service, service
+from core.boundary import audited, hold, in_service, keep_on_refusal, service
 from core.errors import DomainError, Throttled
 from core.models import SmsMessage
 from tests.concurrency import at_once
@@ -189,3 +189,20 @@ def test_parallel_guesses_against_a_held_counter_are_exactly_limited(banks):
     assert len(evaluated) == LIMIT
     assert outcomes.codes == ["locked"] * (GUESSERS - LIMIT) + ["wrong"] * LIMIT
     assert DepositAccount.objects.get(pk=account.pk).pin_failed_count == LIMIT
+
+
+def test_what_must_stay_done_is_redone_after_a_refusal_and_only_then(db):
+    @service
+    def consume_then(refuse: bool):
+        business_write("consumed")  # e.g. a single-use token marked used
+        keep_on_refusal(lambda: business_write("consumed"))
+        business_write("work")
+        if refuse:
+            raise Wrong()
+
+    with pytest.raises(Wrong):
+        consume_then(True)
+    assert bodies() == ["consumed"]  # the work rolled back, the consumption stays
+    SmsMessage.objects.all().delete()
+    consume_then(False)
+    assert bodies() == ["consumed", "work"]  # a success does not repeat it
