@@ -132,6 +132,9 @@ class PhoneDevice(ThrottlingMixin, CooldownMixin, SideChannelDevice):
     """
 
     number = models.CharField(_("휴대폰 번호"), max_length=11)
+    # What the current code was sent for (a verification grant, sign-up, a
+    # transfer): it completes only that, never another flow or session.
+    bound_to = models.CharField(max_length=64, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("휴대폰 인증 장치")

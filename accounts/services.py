@@ -49,8 +49,10 @@ def _sms_send_policy() -> Policy:
 
 
 @service
-def sms_code_send(*, customer: Customer, reason: str, request=None) -> None:
-    """Send a fresh 6-digit code to the customer's registered phone."""
+def sms_code_send(*, customer: Customer, reason: str, bind: str, request=None) -> None:
+    """Send a fresh 6-digit code to the customer's registered phone, for what
+    `bind` names (a grant, "signup", "transfer"): sms_code_verify accepts it
+    only for the same. A new code replaces the previous one."""
     device, _created = PhoneDevice.objects.get_or_create(user=customer, defaults={"name": "휴대폰", "number": customer.phone})
     device = hold(PhoneDevice.objects.filter(pk=device.pk))[0]
     if device.number != customer.phone:
@@ -61,6 +63,7 @@ def sms_code_send(*, customer: Customer, reason: str, request=None) -> None:
         raise SmsCooldown(max(1, int(wait) + 1))
     throttle_check(_sms_send_policy(), str(customer.pk), error=SmsSendThrottled)
     device.generate_token(valid_secs=settings.CERTBANK_SMS_CODE_VALID_SECONDS, commit=False)
+    device.bound_to = bind[:64]
     device.throttle_reset(commit=False)
     device.cooldown_set(commit=False)
     device.save()
@@ -100,7 +103,7 @@ def _sms_wrong(device_pk: int, customer: Customer, request):
 
 
 @service
-def sms_code_verify(*, customer: Customer, code: str, request=None) -> None:
+def sms_code_verify(*, customer: Customer, code: str, bind: str, request=None) -> None:
     """Check an SMS code: single use, within its 3 minutes, at most
     CERTBANK_SMS_MAX_FAILURES wrong tries. No wait between tries.
 
@@ -109,7 +112,9 @@ def sms_code_verify(*, customer: Customer, code: str, request=None) -> None:
     """
     held = hold(PhoneDevice.objects.filter(user=customer))
     now = timezone.now()
-    if not held or not held[0].code_usable(now):
+    # SECURITY: a code sent for another flow (another grant or session, sign-up,
+    # a transfer) completes nothing here: the purpose the SMS named holds.
+    if not held or not held[0].code_usable(now) or held[0].bound_to != bind:
         raise SmsCodeExpired()  # not a guess: nothing counted
     device = held[0]
     if not device.code_matches(code.strip()):
@@ -268,6 +273,8 @@ def _otp_wrong(customer: Customer, request, **detail):
 
 
 def _otp_check(*, customer: Customer, device: TOTPDevice, code: str, request, **detail) -> None:
+    # SECURITY: the device row is held, so parallel guesses each see the count before trying (core.boundary.hold).
+    device = hold(TOTPDevice.objects.filter(pk=device.pk))[0]
     throttle_check(_otp_policy(), str(customer.pk), error=OtpThrottled)
     if not device.verify_token((code or "").strip()):
         raise OtpCodeInvalid().keep(_otp_wrong(customer, request, **detail))
@@ -309,10 +316,10 @@ def otp_enrolment_confirm(*, customer: Customer, code: str, request=None) -> TOT
     return device
 
 
-def sms_code_valid_until(*, customer: Customer):
-    """When the customer's current SMS code stops working (for the step's
-    countdown), or None when there is no usable code."""
-    device = PhoneDevice.objects.filter(user=customer).only("token", "valid_until").first()
-    if device is None or not device.code_usable(timezone.now()):
+def sms_code_valid_until(*, customer: Customer, bind: str):
+    """When the customer's current SMS code for `bind` stops working (for the
+    step's countdown), or None when there is no usable code for it."""
+    device = PhoneDevice.objects.filter(user=customer).only("token", "valid_until", "bound_to").first()
+    if device is None or device.bound_to != bind or not device.code_usable(timezone.now()):
         return None
     return device.valid_until

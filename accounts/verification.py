@@ -23,7 +23,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -111,8 +112,9 @@ def grant_open(
         raise ValueError(f"unknown purpose {purpose!r}")
     now = timezone.now()
     digest = session_digest(session_key)
+    # Ended now, or just after it began if this worker's clock is not ahead (expires_at > created_at holds).
     VerificationGrant.objects.filter(purpose=purpose, session_digest=digest, consumed_at__isnull=True, expires_at__gt=now).update(
-        expires_at=now
+        expires_at=Greatest(Value(now), F("created_at") + datetime.timedelta(microseconds=1))
     )
     grant = VerificationGrant.objects.create(
         token=secrets.token_urlsafe(32),
@@ -184,8 +186,15 @@ def _passed(grant: VerificationGrant, factor: str) -> None:
     setattr(grant, field, now)
 
 
+def grant_sms_bind(grant: VerificationGrant) -> str:
+    """What a grant's SMS code is bound to: this grant only (and so its session and purpose)."""
+    return f"grant:{grant.pk}"
+
+
 def _step_refused(grant: VerificationGrant, factor: str) -> None:
-    if factor not in grant_missing(grant):
+    # The steps in their order: the OTP before the SMS code, never around it.
+    missing = grant_missing(grant)
+    if not missing or missing[0] != factor:
         raise VerificationRequired(_("지금은 이 단계를 진행할 수 없습니다. 처음부터 다시 본인확인해 주세요."))
 
 
@@ -201,13 +210,13 @@ def grant_otp_verify(*, grant: VerificationGrant, code: str, request=None) -> No
 def grant_sms_send(*, grant: VerificationGrant, request=None) -> None:
     """The SMS step: a code to the customer's registered phone, for this purpose."""
     _step_refused(grant, Factor.SMS)
-    sms_code_send(customer=grant.customer, reason=SMS_REASONS[grant.purpose], request=request)
+    sms_code_send(customer=grant.customer, reason=SMS_REASONS[grant.purpose], bind=grant_sms_bind(grant), request=request)
 
 
 @service
 def grant_sms_verify(*, grant: VerificationGrant, code: str, request=None) -> None:
     _step_refused(grant, Factor.SMS)
-    sms_code_verify(customer=grant.customer, code=code, request=request)
+    sms_code_verify(customer=grant.customer, code=code, bind=grant_sms_bind(grant), request=request)
     _passed(grant, Factor.SMS)
 
 

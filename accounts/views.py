@@ -122,7 +122,7 @@ def signup_verify_view(request):
     form = SignupVerifyForm()
     if request.method == "POST" and "resend" in request.POST:
         try:
-            services.sms_code_send(customer=customer, reason="계좌개설", request=request)
+            services.sms_code_send(customer=customer, reason="계좌개설", bind=signup.SMS_BIND, request=request)
             messages.success(request, _("인증번호를 다시 보냈습니다."))
         except DomainError as exc:
             messages.error(request, exc.message)

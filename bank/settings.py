@@ -161,6 +161,10 @@ SECURE_SSL_REDIRECT = env_bool("DJANGO_SSL_REDIRECT", PRODUCTION)
 SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31536000 if PRODUCTION else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = PRODUCTION
 SECURE_HSTS_PRELOAD = PRODUCTION
+# Reverse proxies in front of the app that append the client's address to
+# X-Forwarded-For (core.clients.client_address): per-network limits count the
+# address the outermost one saw. 0: REMOTE_ADDR is the client (no proxy).
+CERTBANK_PROXY_HOPS = env_int("CERTBANK_PROXY_HOPS", 0)
 if env_bool("DJANGO_BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 

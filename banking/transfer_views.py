@@ -130,7 +130,9 @@ def transfer_review_view(request):
         return redirect("banking:transfer", bank=request.bank.slug)
     if request.method == "POST" and request.POST.get("action") == "send_sms":
         try:
-            account_services.sms_code_send(customer=request.user, reason="이체 추가 인증", request=request)
+            account_services.sms_code_send(
+                customer=request.user, reason="이체 추가 인증", bind=transfers.SMS_BIND, request=request
+            )
             messages.success(request, _("인증번호를 보냈습니다."))
         except DomainError as exc:
             messages.error(request, exc.message)

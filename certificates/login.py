@@ -5,10 +5,13 @@ A bad signature over a login challenge proves only that the sender does
 NOT hold the key, so it must never lock the holder out (anyone with the
 public certificate could). Instead (DESIGN terms, README "Who can lock what"):
 
-- bad signatures are counted per client network, and per client network and
-  certificate, in the database (core.throttle): after a few, that network
-  waits (429 with Retry-After and a Korean message), doubling to an hour; the
-  holder on their own network is not slowed;
+- bad signatures are counted per client network and per certificate, in the
+  database (core.throttle): after a few, the next bad signatures from that
+  network, or for that certificate from anywhere, wait (429 with Retry-After
+  and a Korean message), doubling to an hour;
+- the signature is checked first, and only a bad one ever waits: the holder's
+  own signature logs in whatever an outsider did, from any network (a shared
+  office or carrier NAT included);
 - each one is audited, and when a certificate draws repeated bad signatures
   (CERTBANK_CERT_LOGIN_ALERT_AFTER in a row, from anywhere) its holder gets
   an SMS, at most once per burst;
@@ -39,7 +42,7 @@ def _network_policy() -> Policy:
 
 
 def _certificate_policy() -> Policy:
-    # One network's bad signatures for one certificate: after the 5th in a row it waits 30 s, doubling to an hour.
+    # One certificate's bad signatures, from anywhere: after the 5th in a row they wait 30 s, doubling to an hour.
     return Policy("cert_login_certificate", free=4, first_wait=30, max_wait=3600, forget_after=3600)
 
 
@@ -49,12 +52,12 @@ def _alert_policy() -> Policy:
 
 
 def _bad_signature(*, record, customer, bank, network: str, request):
-    """The kept write of a bad signature: count it (network; network and
-    certificate; certificate for the alert), and alert the holder once per burst."""
+    """The kept write of a bad signature: count it (per network; per certificate;
+    per certificate for the alert), and alert the holder once per burst."""
 
     def write(error: DomainError) -> None:
         throttle_failure(_network_policy(), network)
-        throttle_failure(_certificate_policy(), f"{network}|{record.serial}")
+        throttle_failure(_certificate_policy(), record.serial)
         in_a_row = throttle_failure(_alert_policy(), record.serial)
         if in_a_row == settings.CERTBANK_CERT_LOGIN_ALERT_AFTER:
             audit_record(
@@ -77,7 +80,6 @@ def _bad_signature(*, record, customer, bank, network: str, request):
 def certificate_login(*, bank, session_key: str, token: str, certificate_der: bytes, signature: bytes, request=None):
     """The customer of `bank` who signed this login challenge, or a refusal."""
     network = request_network(request)
-    throttle_check(_network_policy(), network, error=CertificateLoginThrottled)
     challenge = challenge_consume(
         token=token, purpose=Challenge.Purpose.LOGIN, bank=bank, session_key=session_key, request=request
     )
@@ -86,8 +88,10 @@ def certificate_login(*, bank, session_key: str, token: str, certificate_der: by
     if registration is None:
         refuse(Refusal.NOT_REGISTERED, bank=bank, request=request, serial=record.serial)
     customer = registration.customer
-    throttle_check(_certificate_policy(), f"{network}|{record.serial}", error=CertificateLoginThrottled)
     if not signature_valid(leaf.public_key(), signature, bytes(challenge.to_sign)):
+        # SECURITY: only now, for a signature that cannot succeed anyway, may the sender be made to wait.
+        throttle_check(_network_policy(), network, error=CertificateLoginThrottled)
+        throttle_check(_certificate_policy(), record.serial, error=CertificateLoginThrottled)
         try:
             refuse(Refusal.BAD_SIGNATURE, bank=bank, customer=customer, request=request, serial=record.serial)
         except DomainError as error:
@@ -96,6 +100,7 @@ def certificate_login(*, bank, session_key: str, token: str, certificate_der: by
             ) from None
     if not customer.is_active or customer.signup_completed_at is None:
         refuse(Refusal.CUSTOMER_INACTIVE, bank=bank, customer=customer, request=request, serial=record.serial)
-    throttle_clear(_certificate_policy(), f"{network}|{record.serial}")
+    throttle_clear(_certificate_policy(), record.serial)
+    throttle_clear(_alert_policy(), record.serial)  # a new burst after the holder's login alerts again
     audit_record(action=Action.CERTIFICATE_LOGIN_SUCCEEDED, bank=bank, customer=customer, request=request, serial=record.serial)
     return customer

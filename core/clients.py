@@ -2,6 +2,8 @@
 
 import ipaddress
 
+from django.conf import settings
+
 # The client key of requests without an address (never the case behind a web server).
 UNKNOWN_CLIENT = "unknown"
 
@@ -20,5 +22,23 @@ def client_network(ip: str | None) -> str:
     return str(address)
 
 
+def client_address(request) -> str | None:
+    """The client's address. Behind CERTBANK_PROXY_HOPS trusted reverse
+    proxies (each appending the address it saw to X-Forwarded-For), it is the
+    address the outermost of them saw: the right-most entries were written by
+    our own proxies, anything to their left by the client and is not trusted.
+    With no proxies configured, REMOTE_ADDR (a client cannot forge it)."""
+    if request is None:
+        return None
+    hops = settings.CERTBANK_PROXY_HOPS
+    if hops <= 0:
+        return request.META.get("REMOTE_ADDR")
+    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+    if len(forwarded) < hops:
+        # Fewer entries than proxies: the request did not come through all of them.
+        return request.META.get("REMOTE_ADDR")
+    return forwarded[-hops]
+
+
 def request_network(request) -> str:
-    return client_network(request.META.get("REMOTE_ADDR") if request is not None else None)
+    return client_network(client_address(request))

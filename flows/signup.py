@@ -21,6 +21,9 @@ from banking.services import account_open, welcome_deposit
 from core.models import Bank
 from core.notify import notify_customer
 
+# What a sign-up's SMS code is bound to (accounts.services.sms_code_send).
+SMS_BIND = "signup"
+
 
 def _stale_pending(bank: Bank) -> Q:
     cutoff = timezone.now() - datetime.timedelta(seconds=settings.CERTBANK_SIGNUP_PENDING_SECONDS)
@@ -79,7 +82,7 @@ def customer_signup_start(
         customer.set_password(password)
         customer.save()
         audit_record(action=Action.SIGNUP_STARTED, customer=customer, bank=bank, request=request)
-        sms_code_send(customer=customer, reason="계좌개설", request=request)
+        sms_code_send(customer=customer, reason="계좌개설", bind=SMS_BIND, request=request)
     return customer
 
 
@@ -91,7 +94,7 @@ def customer_signup_complete(*, customer: Customer, code: str, pin: str, request
     # An application replaced by a newer one has no RRN index (_application_abandon).
     if not customer.rrn_index or customer.date_joined < cutoff:
         raise SignupExpired()
-    sms_code_verify(customer=customer, code=code, request=request)
+    sms_code_verify(customer=customer, code=code, bind=SMS_BIND, request=request)
     with transaction.atomic():
         customer.is_active = True
         customer.signup_completed_at = timezone.now()

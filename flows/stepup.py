@@ -13,8 +13,9 @@
 SECURITY: logged out, a wrong identity counts against the client network
 (back-off), never against the customer it names: a lock that anyone who
 knows a name, an RRN or a login ID could set off would be a way to shut the
-customer out. Only the account PIN, once name, RRN and account all match,
-counts against the account (its 5-strike lock guards 10,000 PINs).
+customer out. A wrong account PIN, once name, RRN and account all match,
+backs off per account as well (never the PIN's lock, which is for logged-in
+tries), and every wrong part gets the same answer.
 """
 
 from django.conf import settings
@@ -28,14 +29,13 @@ from accounts.verification import Factor, grant_open
 from audit.models import Action
 from audit.services import audit_record
 from banking import accountnumbers
-from banking.exceptions import AccountPinInvalid
 from banking.models import DepositAccount
-from banking.services import account_pin_verify
+from banking.services import account_pin_matches, account_pin_verify
 from core.boundary import audited, hold, service
 from core.clients import request_network
 from core.errors import DomainError
 from core.models import Bank
-from core.throttle import Policy, throttle_check, throttle_failure
+from core.throttle import Policy, throttle_check, throttle_clear, throttle_failure
 
 
 def _network_policy() -> Policy:
@@ -138,14 +138,36 @@ def stepup_start_session(*, purpose: str, customer: Customer, session_key: str, 
     )
 
 
+def _account_policy() -> Policy:
+    # Wrong PINs for one account, logged out, from anywhere: 4 free, then 30 s
+    # doubling to an hour. A back-off, never the PIN's lock: someone who knows
+    # a name, an RRN and an account number must not be able to lock the
+    # customer out of every self-service step-up (the lock is for logged-in tries).
+    return Policy("account_pin_logged_out", free=4, first_wait=30, max_wait=3600, forget_after=3600)
+
+
+def _account_wrong(account_pk: int):
+    def write(error: DomainError) -> None:
+        throttle_failure(_account_policy(), str(account_pk))
+
+    return write
+
+
 def _logged_out_open(*, purpose, customer: Customer, account: DepositAccount, pin: str, session_key: str, detail, request):
     """Name or login ID, RRN and account matched: the account PIN is the last
-    factor (a wrong one counts against the account and the network), then the
-    grant opens with 본인확인 and the PIN passed."""
-    try:
-        account_pin_verify(account=account, pin=pin, request=request)
-    except AccountPinInvalid as wrong:
-        raise wrong.keep(_network_wrong(request)) from None
+    factor, then the grant opens with 본인확인 and the PIN passed.
+
+    SECURITY: a wrong PIN backs off per account and per network (never a
+    lock), and answers like any other wrong part, so the form does not
+    confirm that the name, RRN and account were right. The account row is
+    held, so parallel guesses each see the count before trying."""
+    held = hold(DepositAccount.objects.filter(pk=account.pk))[0]
+    throttle_check(_account_policy(), str(held.pk), error=IdentityThrottled)
+    if not account_pin_matches(account=held, pin=pin):
+        raise _mismatch(bank=customer.bank, customer=customer, request=request, purpose=purpose, pin=True).keep(
+            _account_wrong(held.pk)
+        )
+    throttle_clear(_account_policy(), str(held.pk))
     audit_record(action=Action.IDENTITY_VERIFIED, customer=customer, bank=customer.bank, request=request, logged_out=True)
     return grant_open(
         purpose=purpose,
@@ -215,7 +237,9 @@ def stepup_start_by_login_id(
     account with its PIN prove it."""
     _network_check(request)
     customer = (
-        Customer.objects.select_related("bank").filter(bank=bank, login_id=login_id, signup_completed_at__isnull=False).first()
+        Customer.objects.select_related("bank")
+        .filter(bank=bank, login_id=login_id, signup_completed_at__isnull=False, is_active=True)
+        .first()
     )
     account = _own_account(customer, account_number) if customer is not None else None
     if customer is None or account is None or not customer.rrn_matches(rrn_digits(rrn)):

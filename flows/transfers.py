@@ -26,6 +26,9 @@ from certificates.models import Challenge
 from core.errors import DomainError
 from core.models import Bank
 
+# What a transfer's extra SMS code is bound to (accounts.services.sms_code_send).
+SMS_BIND = "transfer"
+
 
 def transfer_challenge_create(*, customer, bank: Bank, session_key: str, draft: TransferDraft) -> Challenge:
     """The signing challenge whose bytes are this draft's review text."""
@@ -116,7 +119,7 @@ def transfer_signed(
             if needs.sms:
                 if not (sms_code or "").strip():
                     raise ExtraAuthRequired(threshold=settings.CERTBANK_TRANSFER_SMS_DAILY_THRESHOLD)
-                sms_code_verify(customer=customer, code=sms_code, request=request)
+                sms_code_verify(customer=customer, code=sms_code, bind=SMS_BIND, request=request)
             result = transfer(
                 customer=customer,
                 from_account=from_account,

@@ -27,6 +27,7 @@ from accounts.verification import (
     grant_current,
     grant_missing,
     grant_otp_verify,
+    grant_sms_bind,
     grant_sms_send,
     grant_sms_verify,
 )
@@ -38,6 +39,7 @@ from flows.forms import IdentityStepForm, OtpStepForm, SmsStepForm
 STEP_IDENTITY = "identity"
 STEP_OTP = "otp"
 STEP_SMS = "sms"
+STEP_FINISH = "finish"
 
 
 def grant_session_key(purpose: str) -> str:
@@ -159,8 +161,15 @@ class StepUpView(View):
             return redirect(request.path)
         grant = self._grant()
         if grant is not None and not grant_missing(grant):
+            if self._acts():
+                # SECURITY: a GET never makes the change; a leftover finished verification asks first.
+                return self._render(grant, finishing=True)
             return self.finish(grant)
         return self._render(grant)
+
+    def _acts(self) -> bool:
+        """Whether finishing makes a change here (done() overridden), rather than leading on."""
+        return type(self).done is not StepUpView.done
 
     def post(self, request, *args, **kwargs):
         step = request.POST.get("step", "")
@@ -171,6 +180,8 @@ class StepUpView(View):
             return self._post_send(grant)
         if step in (STEP_OTP, STEP_SMS) and grant is not None:
             return self._post_code(grant, step)
+        if step == STEP_FINISH and grant is not None and not grant_missing(grant):
+            return self.finish(grant)
         message = _("본인확인 시간이 지났거나 처음부터 다시 해야 합니다. 다시 진행해 주세요.")
         if self.wants_json:
             return json_error(message, status=409, code="stepup_restart")
@@ -263,7 +274,7 @@ class StepUpView(View):
         missing = grant_missing(grant)
         if not missing:
             return self.finish(grant)
-        if missing[0] == Factor.SMS and sms_code_valid_until(customer=grant.customer) is None:
+        if missing[0] == Factor.SMS and sms_code_valid_until(customer=grant.customer, bind=grant_sms_bind(grant)) is None:
             try:
                 grant_sms_send(grant=grant, request=self.request)
             except DomainError as exc:
@@ -274,14 +285,18 @@ class StepUpView(View):
             return self._render(grant)
         return redirect(self.request.path)
 
-    def _render(self, grant, *, identity_form=None, detail_form=None, code_form=None, status=200):
+    def _render(self, grant, *, identity_form=None, detail_form=None, code_form=None, status=200, finishing=False):
         missing = grant_missing(grant) if grant is not None else []
-        if grant is None:
+        if finishing:
+            step = STEP_FINISH
+        elif grant is None:
             step = STEP_SMS if self._session_way() else STEP_IDENTITY
         else:
             step = STEP_OTP if Factor.OTP in missing else STEP_SMS
         subject = grant.customer if grant is not None else self.customer
-        sms_valid_until = sms_code_valid_until(customer=subject) if grant is not None and step == STEP_SMS else None
+        sms_valid_until = (
+            sms_code_valid_until(customer=subject, bind=grant_sms_bind(grant)) if grant is not None and step == STEP_SMS else None
+        )
         if self.wants_json:
             return self._json_state(step, grant, subject, sms_valid_until, identity_form or code_form or detail_form, status)
         context = {

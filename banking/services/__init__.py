@@ -12,6 +12,7 @@ from banking.services.ledger import (  # noqa: F401
     FEE_INCOME_NAME,
     PIN_PURPOSE,
     account_open,
+    account_pin_matches,
     account_pin_unlock,
     account_pin_verify,
     bank_ensure,

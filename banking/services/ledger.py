@@ -137,6 +137,13 @@ def account_pin_verify(*, account: DepositAccount, pin: str, request=None) -> No
         DepositAccount.objects.filter(pk=locked.pk).update(pin_failed_count=0)
 
 
+def account_pin_matches(*, account: DepositAccount, pin: str) -> bool:
+    """Whether `pin` is the account's PIN, counting nothing: for checks that
+    keep their own count (a logged-out 본인확인 backs off instead of locking,
+    flows.stepup). A locked PIN matches nothing."""
+    return account.pin_locked_at is None and digests_match(account.pin_digest, _pin_digest(account.number, pin))
+
+
 def account_pin_unlock(*, account: DepositAccount) -> None:
     DepositAccount.objects.filter(pk=account.pk).update(pin_failed_count=0, pin_locked_at=None)
 

@@ -434,24 +434,27 @@ def test_wrong_identities_from_one_network_wait_after_five_and_never_lock_the_cu
     assert unlock_grant(client).customer == customer
 
 
-def test_five_wrong_account_pins_lock_the_account_pin(client, customer, account):
-    for tries_left in (4, 3, 2, 1):
+def test_logged_out_wrong_account_pins_back_off_and_never_lock_the_pin(client, customer, account):
+    """Someone who knows the login ID (or name), the RRN and an account number
+    must not be able to lock the customer's PIN, and so every self-service
+    step-up: logged out, wrong PINs back off per account and answer like any
+    other wrong part (nothing confirms which parts were right)."""
+    for _ in range(5):
         response = unlock_start(client, account, pin="9999")
         assert response.status_code == 403
-        assert f"{tries_left}회 더 틀리면 계좌 비밀번호가 잠깁니다" in response.content.decode()
-    response = unlock_start(client, account, pin="9999")
-    assert "계좌 비밀번호를 5회 연속 잘못 입력하여 잠겼습니다" in response.content.decode()
+        assert WRONG_IDENTITY in response.content.decode()
+    response = unlock_start(client, account)  # even the right PIN waits now
+    assert response.status_code == 429
+    assert "30초 후에 다시 시도해 주세요" in response.content.decode()
     account.refresh_from_db()
-    assert account.pin_failed_count == 5
-    assert account.pin_locked_at is not None
-    assert actions(customer, action__startswith="account_pin") == ["account_pin_failed"] * 4 + ["account_pin_locked"]
+    assert account.pin_failed_count == 0 and account.pin_locked_at is None
     customer.refresh_from_db()
-    assert customer.identity_failed_count == 0  # the account's PIN lock, not the customer's 본인확인
-
-    response = unlock_start(client, account)  # the right PIN
-    assert "계좌 비밀번호를 5회 연속 잘못 입력하여 잠겼습니다" in response.content.decode()
-    assert SmsMessage.objects.count() == 0
-    assert "grant:unlock" not in client.session
+    assert customer.identity_failed_count == 0
+    assert actions(customer, action="identity_failed") == ["identity_failed"] * 5
+    # From another network, after the wait, the customer goes on.
+    with time_machine.travel(datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=31), tick=False):
+        other = Client(REMOTE_ADDR="198.51.100.20")
+        assert unlock_start(other, account).status_code == 302
 
 
 def test_five_failed_logged_in_identity_checks_lock_identity_verification(customer, account):

@@ -223,7 +223,7 @@ def test_reaching_the_daily_sms_threshold_from_an_undesignated_device_needs_the_
     from accounts.services import sms_code_send
 
     with django_capture_on_commit_callbacks(execute=True):
-        sms_code_send(customer=holder.customer, reason="이체 추가 인증")
+        sms_code_send(bind="transfer", customer=holder.customer, reason="이체 추가 인증")
     code = sms_code()
     with pytest.raises(SmsCodeInvalid):
         submit(holder, draft, sms_code="000000" if code != "000000" else "111111")

@@ -269,22 +269,30 @@ def test_bad_signatures_never_lock_the_holder_out(client, holder, rsa_keys, djan
     assert not AuditEvent.objects.filter(action="certificate_login_locked").exists()
 
 
-def test_a_network_sending_bad_signatures_is_throttled_with_a_wait_it_is_told(client, holder, rsa_keys):
+def test_bad_signatures_are_throttled_with_a_wait_they_are_told(client, holder, rsa_keys):
     outsider = attacker()
     assert bad_attempts(outsider, holder, 5, wrong_key=rsa_keys[1]) == [403] * 5
     response = login(outsider, holder.der, rsa_keys[1])
     assert response.status_code == 429
     assert int(response["Retry-After"]) == 30
     assert "30초 후에 다시 시도해 주세요" in response.json()["error"]
-    # The wait holds even for a right signature from that network (nothing is tried behind it)...
-    assert login(outsider, holder.der, holder.key).status_code == 429
+    # The certificate's count holds from any network: another one waits too...
+    assert login(attacker("198.51.100.9"), holder.der, rsa_keys[1]).status_code == 429
     # ...and ends: then one more bad signature doubles it.
     with time_machine.travel(datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=31), tick=False):
         assert login(outsider, holder.der, rsa_keys[1]).status_code == 403
         response = login(outsider, holder.der, rsa_keys[1])
         assert response.status_code == 429 and int(response["Retry-After"]) == 60
     refused = AuditEvent.objects.filter(action="certificate_refused", detail__reason="bad_signature")
-    assert refused.count() == 6  # each bad signature has its audit row, although the request failed
+    assert refused.count() == 6  # each bad signature checked has its audit row, although the request failed
+
+
+def test_the_holder_logs_in_while_bad_signatures_wait_even_from_the_same_network(holder, rsa_keys):
+    """A shared office or carrier NAT: the attacker's network is the holder's. Only bad signatures wait."""
+    shared = attacker()
+    bad_attempts(shared, holder, 5, wrong_key=rsa_keys[1])
+    assert login(shared, holder.der, rsa_keys[1]).status_code == 429
+    assert login(shared, holder.der, holder.key).status_code == 200
 
 
 def test_the_holder_is_alerted_once_by_sms_when_their_certificate_draws_bad_signatures(

@@ -42,9 +42,9 @@ def test_a_wrong_password(customer):
 
 
 def test_a_wrong_sms_code(customer):
-    account_services.sms_code_send(customer=customer, reason="테스트")
+    account_services.sms_code_send(bind="test", customer=customer, reason="테스트")
     right = PhoneDevice.objects.get(user=customer).token
-    refused(lambda: account_services.sms_code_verify(customer=customer, code=f"{(int(right) + 1) % 1_000_000:06d}"))
+    refused(lambda: account_services.sms_code_verify(bind="test", customer=customer, code=f"{(int(right) + 1) % 1_000_000:06d}"))
     assert rows(Action.SMS_FAILED) == 1
     assert PhoneDevice.objects.get(user=customer).throttling_failure_count == 1
 
@@ -62,8 +62,9 @@ def test_a_wrong_account_pin_in_a_logged_out_identity_check(customer):
             pin="0000",
         )
     )
-    assert error.code == "account_pin_invalid"
-    assert rows(Action.ACCOUNT_PIN_FAILED) == 1
+    assert error.code == "identity_mismatch"  # the same answer as any other wrong part
+    assert rows(Action.IDENTITY_FAILED, pin=True) == 1
+    assert DepositAccount.objects.get(owner=customer).pin_failed_count == 0  # a back-off, not the PIN's lock
     assert not VerificationGrant.objects.exists()  # no grant was opened
 
 

@@ -38,10 +38,10 @@ def test_parallel_wrong_account_pins_lock_at_exactly_five(customer):
 
 
 def test_parallel_wrong_sms_codes_discard_the_code_after_exactly_five(customer):
-    account_services.sms_code_send(customer=customer, reason="테스트")
+    account_services.sms_code_send(bind="test", customer=customer, reason="테스트")
     right = PhoneDevice.objects.get(user=customer).token
     wrong = [f"{(int(right) + 1 + i) % 1_000_000:06d}" for i in range(GUESSERS)]
-    outcomes = at_once(GUESSERS, lambda i: account_services.sms_code_verify(customer=customer, code=wrong[i]))
+    outcomes = at_once(GUESSERS, lambda i: account_services.sms_code_verify(bind="test", customer=customer, code=wrong[i]))
     assert outcomes.errors == []
     device = PhoneDevice.objects.get(user=customer)
     assert device.throttling_failure_count == 5 and device.token is None
