@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
 from flows import demo
 from tests.chromium import CHROMIUM, CHROMIUM_ARGS
@@ -29,6 +29,9 @@ HERE = Path(__file__).resolve().parent
 ARTIFACTS = HERE.parent / "artifacts"
 # Short enough that a missing element fails fast, long enough for a busy CI.
 DEFAULT_TIMEOUT_MS = 10_000
+# expect() has its own default (5 s), too short on a loaded 2-core machine:
+# assertions wait for state as long as actions do.
+expect.set_options(timeout=DEFAULT_TIMEOUT_MS)
 
 
 def pytest_collection_modifyitems(config, items):
