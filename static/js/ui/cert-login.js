@@ -77,6 +77,7 @@ export function initCertificateLogin(scope = document) {
       event.preventDefault();
       certificateLogin(root, button);
     });
+    button.disabled = false; // the template renders it disabled until this listener is there
   }
 }
 
