@@ -33,6 +33,11 @@ def _seconds_left(copy) -> int:
     return max(0, math.ceil((copy.expires_at - timezone.now()).total_seconds()))
 
 
+def _state(copy) -> dict:
+    """Where the copy stands, and its time left: what each polling step answers."""
+    return {"state": services.copy_state(copy), "expires_in": _seconds_left(copy)}
+
+
 def _copy_urls(request) -> dict:
     slug = request.bank.slug
     return {
@@ -98,7 +103,7 @@ def copy_open_view(request, data):
 @json_endpoint(CopyForm)
 def copy_status_view(request, data):
     copy = services.copy_status(bank=request.bank, token=data["token"], session_key=_session_key(request))
-    answer = {"state": services.copy_state(copy), "expires_in": _seconds_left(copy)}
+    answer = _state(copy)
     if copy.joined_at is not None:
         answer["sender_public_key"] = b64_text(copy.sender_public_key)
     return answer
@@ -113,7 +118,7 @@ def copy_reveal_view(request, data):
         receiver_public_key=data["receiver_public_key"],
         request=request,
     )
-    return {"state": services.copy_state(copy), "expires_in": _seconds_left(copy)}
+    return _state(copy)
 
 
 @json_endpoint(CopyForm)
@@ -166,13 +171,13 @@ def copy_join_view(request, data):
         sender_public_key=data["sender_public_key"],
         request=request,
     )
-    return {"state": services.copy_state(copy), "expires_in": _seconds_left(copy)}
+    return _state(copy)
 
 
 @json_endpoint(CopyForm)
 def copy_sent_status_view(request, data):
     copy = services.copy_sender_status(bank=request.bank, token=data["token"], session_key=_session_key(request))
-    answer = {"state": services.copy_state(copy), "expires_in": _seconds_left(copy)}
+    answer = _state(copy)
     if copy.revealed_at is not None:
         answer["receiver_public_key"] = b64_text(copy.receiver_public_key)
     return answer
