@@ -35,6 +35,7 @@ from core.clients import request_network
 from core.errors import DomainError
 from core.models import Bank
 from core.notify import notify_customer
+from core.privacy import typed_shape
 from core.sms import sms_send
 from core.throttle import Policy, throttle_check, throttle_clear, throttle_failure, throttle_wait
 
@@ -166,7 +167,8 @@ def password_login(*, bank: Bank, login_id: str, password: str, request=None) ->
     if found is None or not found.is_active:
         password_check_dummy(password)
         raise InvalidCredentials().keep(
-            audited(action=Action.LOGIN_FAILED, bank=bank, request=request, login_id=login_id[:20], known=False)
+            # SECURITY: an ID that matched nothing is often a password typed in the wrong field: its shape only.
+            audited(action=Action.LOGIN_FAILED, bank=bank, request=request, typed=typed_shape(login_id), known=False)
         )
     customer = hold(Customer.objects.select_related("bank").filter(pk=found.pk))[0]
     if customer.login_locked:

@@ -1,4 +1,4 @@
-"""Site-wide security middleware: Content-Security-Policy and idle logout."""
+"""Site-wide middleware: request ids, Content-Security-Policy and idle logout."""
 
 import math
 
@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from audit.models import Action
 from audit.services import audit_record
+from core.requests import request_id_enter, request_id_leave, request_id_new
 
 # SECURITY: no 'unsafe-inline' anywhere. Every script and style is a file
 # under static/, so an injected <script> or style attribute cannot run.
@@ -88,3 +89,22 @@ class IdleTimeoutMiddleware:
         if user.bank_id:
             return redirect("banking:home", bank=user.bank.slug)
         return redirect("home")
+
+
+class RequestIdMiddleware:
+    """Gives each request an id (core.requests): logged with everything it
+    logs, sent as X-Request-ID, shown on the error page. A client's own
+    X-Request-ID is not trusted (it would let anyone forge log lines)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.request_id = request_id_new()
+        token = request_id_enter(request.request_id)
+        try:
+            response = self.get_response(request)
+        finally:
+            request_id_leave(token)
+        response["X-Request-ID"] = request.request_id
+        return response

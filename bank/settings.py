@@ -59,6 +59,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "bank.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "bank.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -213,10 +214,15 @@ OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "{asctime} {levelname} {name}: {message}", "style": "{"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "core.requests.RequestIdFilter"}},
+    "formatters": {"plain": {"format": "{asctime} {levelname} [{request_id}] {name}: {message}", "style": "{"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]}},
     "loggers": {
         "certbank": {"handlers": ["console"], "level": env_str("CERTBANK_LOG_LEVEL", "INFO")},
+        # A 500 logs its traceback here with the request id, DEBUG or not (Django's
+        # default sends it only to mail_admins when DEBUG is off, and ADMINS is empty).
+        "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+        "django.security": {"handlers": ["console"], "level": "WARNING", "propagate": False},
     },
 }
 CSRF_FAILURE_VIEW = "bank.views.csrf_failure_view"

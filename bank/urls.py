@@ -15,3 +15,5 @@ urlpatterns = [
     path("<slug:bank>/", include("accounts.urls")),
     path("<slug:bank>/", include("certificates.urls")),
 ]
+
+handler500 = "bank.views.server_error_view"

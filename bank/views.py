@@ -1,5 +1,6 @@
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseServerError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template import loader
 from django.templatetags.static import static
 from django.views.decorators.cache import cache_control
 
@@ -12,6 +13,14 @@ def brand_css_view(request, slug):
     bank = get_object_or_404(Bank, slug=slug)
     css = f":root {{ --brand: {bank.colour}; }}\n"
     return HttpResponse(css, content_type="text/css; charset=utf-8")
+
+
+def server_error_view(request):
+    """The 500 page: no template logic that could fail again, and the request
+    id the log line carries, for the customer to quote."""
+    request_id = getattr(request, "request_id", "")
+    # Without the request's context processors: whatever failed must not run again.
+    return HttpResponseServerError(loader.get_template("500.html").render({"request_id": request_id}))
 
 
 def csrf_failure_view(request, reason=""):

@@ -137,7 +137,20 @@ def test_unknown_login_id_gets_the_generic_message_without_a_count_of_tries(clie
     assert "회 더 틀리면" not in body
     event = AuditEvent.objects.get(action="login_failed")
     assert event.customer is None
-    assert event.detail == {"login_id": "nobody", "known": False}
+    assert event.detail["known"] is False
+    assert event.detail["typed"]["length"] == 6 and event.detail["typed"]["classes"] == "a"
+    assert "nobody" not in str(event.detail)
+
+
+def test_a_password_typed_into_the_id_field_is_not_kept_anywhere(client, customer, caplog):
+    """The audit row keeps the typed text's shape and a keyed digest, never the text."""
+    login(client, login_id=PASSWORD, password="whatever")
+    login(client, login_id=PASSWORD, password="again")
+    events = list(AuditEvent.objects.filter(action="login_failed"))
+    assert len(events) == 2
+    assert all(PASSWORD.lower() not in str(event.detail).lower() for event in events)
+    assert events[0].detail["typed"]["digest"] == events[1].detail["typed"]["digest"]  # the same text tried again shows
+    assert PASSWORD not in caplog.text
 
 
 def test_login_id_of_another_bank_is_unknown_here(client, customer, garam):
