@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.shortcuts import redirect
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 
 from audit.models import Action
@@ -107,4 +108,28 @@ class RequestIdMiddleware:
         finally:
             request_id_leave(token)
         response["X-Request-ID"] = request.request_id
+        return response
+
+
+class NoStoreMiddleware:
+    """Cache-Control: no-store on what is one person's: every page a logged-in
+    customer or staff member gets, and every JSON answer and CSV download
+    (receipts, history, the certificate window's answers), so neither a shared
+    computer's browser cache nor a proxy keeps a copy. Public pages and what
+    a view marked cacheable itself (the brand CSS) keep their headers; static
+    files never get here (WhiteNoise answers them before)."""
+
+    PRIVATE_TYPES = ("application/json", "text/csv", "application/pkcs7-mime", "application/pkix-cert")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if "public" in response.get("Cache-Control", ""):
+            return response
+        user = getattr(request, "user", None)
+        private = (user is not None and user.is_authenticated) or response.get("Content-Type", "").startswith(self.PRIVATE_TYPES)
+        if private:
+            add_never_cache_headers(response)
         return response

@@ -43,3 +43,12 @@ def test_the_sms_log_masks_the_code_and_the_demo_phone_still_shows_it(customer, 
     code = re.search(r"\[(\d{6})\]", SmsMessage.objects.get().body).group(1)
     assert code not in caplog.text
     assert "[******]" in caplog.text
+
+
+def test_what_is_one_persons_is_never_stored_by_a_cache(logged_in_client, client, banks):
+    page = logged_in_client.get("/nuri/accounts/")
+    assert page.status_code == 200 and "no-store" in page["Cache-Control"]
+    answer = client.post("/nuri/certificates/challenge/", {"purpose": "login"})
+    assert answer["Content-Type"].startswith("application/json") and "no-store" in answer["Cache-Control"]
+    # What is public keeps its own caching: the bank's brand colours.
+    assert "no-store" not in client.get("/brand/nuri.css")["Cache-Control"]
