@@ -9,6 +9,15 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 
+def logged_in_customer(request):
+    """The customer logged in at the bank in the URL, or None (a session of
+    another bank opens nothing here)."""
+    user = request.user
+    if user.is_authenticated and request.bank is not None and user.bank_id == request.bank.id:
+        return user
+    return None
+
+
 def customer_required(view):
     """Only a customer of the bank in the URL, logged in at that bank.
 
@@ -18,10 +27,9 @@ def customer_required(view):
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
-        user = request.user
-        if user.is_authenticated and request.bank is not None and user.bank_id == request.bank.id:
+        if logged_in_customer(request) is not None:
             return view(request, *args, **kwargs)
-        if user.is_authenticated:
+        if request.user.is_authenticated:
             messages.info(request, _("%(bank)s 고객으로 로그인해 주세요.") % {"bank": request.bank.name})
         login_url = reverse("accounts:login", kwargs={"bank": request.bank.slug})
         return redirect(f"{login_url}?{urlencode({'next': request.get_full_path()})}")

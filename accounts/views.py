@@ -30,7 +30,6 @@ from accounts.forms import (
     SignupVerifyForm,
 )
 from accounts.models import Customer, VerificationGrant
-from accounts.verification import grant_complete, grant_current
 from audit.models import Action
 from audit.services import audit_record
 from bank.middleware import idle_seconds_left
@@ -40,7 +39,7 @@ from core.phone import format_phone
 from core.qr import qr_svg
 from flows import signup, unlock
 from flows.forms import IdentityStepForm
-from flows.views import StepUpView, grant_forget, grant_token
+from flows.views import StepUpView, grant_forget, session_grant
 
 SIGNUP_SESSION_KEY = "signup_customer"
 
@@ -160,11 +159,7 @@ unlock_view = UnlockStepUpView.as_view()
 
 
 def _unlock_grant(request):
-    purpose = VerificationGrant.Purpose.UNLOCK
-    grant = grant_current(
-        token=grant_token(request, purpose), purpose=purpose, session_key=request.session.session_key or "", bank=request.bank
-    )
-    return grant if grant is not None and grant_complete(grant) else None
+    return session_grant(request, VerificationGrant.Purpose.UNLOCK, finished=True)
 
 
 @sensitive_post_parameters("password1", "password2")
@@ -314,9 +309,7 @@ def _verifying_customer(request):
     """The person a verification in this session is for, logged out (the
     demo phone shows their SMS): a password reset, an issuance, a registration."""
     for purpose in VerificationGrant.Purpose.values:
-        grant = grant_current(
-            token=grant_token(request, purpose), purpose=purpose, session_key=request.session.session_key or "", bank=request.bank
-        )
+        grant = session_grant(request, purpose)
         if grant is not None:
             return grant.customer
     return None

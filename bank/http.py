@@ -25,6 +25,7 @@ from django.http import HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts.decorators import logged_in_customer
 from core.errors import DomainError
 
 MALFORMED = "malformed_request"
@@ -117,8 +118,7 @@ def json_login_required(view):
 
     @functools.wraps(view)
     def wrapper(request, *args, **kwargs):
-        user = request.user
-        if user.is_authenticated and request.bank is not None and user.bank_id == request.bank.id:
+        if logged_in_customer(request) is not None:
             return view(request, *args, **kwargs)
         return json_error(_("로그인이 필요합니다. 다시 로그인해 주세요."), status=401, code="login_required")
 

@@ -19,7 +19,8 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.debug import sensitive_post_parameters
 
-from accounts.models import Customer, VerificationGrant
+from accounts.decorators import logged_in_customer
+from accounts.models import VerificationGrant
 from accounts.services import sms_code_valid_until
 from accounts.verification import (
     NEEDS,
@@ -55,17 +56,22 @@ def grant_forget(request, purpose: str) -> None:
     request.session.pop(grant_session_key(purpose), None)
 
 
+def session_grant(request, purpose: str, *, finished: bool = False) -> VerificationGrant | None:
+    """This session's unexpired, unused grant for `purpose` at this bank (only
+    a finished one with `finished`), for pages to know what to show; the
+    service that needs it consumes it."""
+    grant = grant_current(
+        token=grant_token(request, purpose), purpose=purpose, session_key=request.session.session_key or "", bank=request.bank
+    )
+    if grant is None or (finished and grant_missing(grant)):
+        return None
+    return grant
+
+
 def session_key_of(request) -> str:
     if not request.session.session_key:
         request.session.save()
     return request.session.session_key
-
-
-def logged_in_customer(request) -> Customer | None:
-    user = request.user
-    if user.is_authenticated and request.bank is not None and user.bank_id == request.bank.id:
-        return user
-    return None
 
 
 @method_decorator(sensitive_post_parameters("rrn", "pin", "code"), name="dispatch")
@@ -131,12 +137,7 @@ class StepUpView(View):
         return super().dispatch(request, *args, **kwargs)
 
     def _grant(self) -> VerificationGrant | None:
-        grant = grant_current(
-            token=grant_token(self.request, self.purpose),
-            purpose=self.purpose,
-            session_key=self.request.session.session_key or "",
-            bank=self.request.bank,
-        )
+        grant = session_grant(self.request, self.purpose)
         if grant is None:
             return None
         # A grant for another certificate, or of another customer than the one logged in now, is not this page's.

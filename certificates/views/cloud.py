@@ -18,7 +18,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET
 
-from accounts.decorators import customer_required
+from accounts.decorators import customer_required, logged_in_customer
 from accounts.models import VerificationGrant
 from bank.http import b64_text, json_endpoint
 from certificates import services
@@ -28,7 +28,7 @@ from certificates.models import Certificate
 from certificates.views.common import cloud_setup_keep, cloud_setup_take, issued_answer
 from certificates.views.issuance import issue_grant
 from flows.forms import IdentityStepForm
-from flows.views import StepUpView, logged_in_customer, session_key_of
+from flows.views import StepUpView, session_key_of
 
 
 def _expiry(challenge) -> dict:

@@ -10,7 +10,6 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.debug import sensitive_post_parameters
 
 from accounts.models import VerificationGrant
-from accounts.verification import grant_complete, grant_current
 from bank.http import json_endpoint, json_malformed
 from certificates import services
 from certificates.exceptions import CertificateRefused, Refusal
@@ -18,18 +17,14 @@ from certificates.forms import IssueChoiceForm, IssueForm
 from certificates.models import Certificate
 from certificates.views.common import CLOUD_SETUP_SESSION_KEY, cloud_setup_take, issued_answer
 from flows.forms import IdentityStepForm
-from flows.views import StepUpView, grant_forget, grant_token
+from flows.views import StepUpView, grant_forget, grant_token, session_grant
 
 ISSUE = VerificationGrant.Purpose.ISSUE
 
 
 def issue_grant(request) -> VerificationGrant | None:
-    """This session's finished issuance verification, or None (for pages and
-    challenges to know what to show; the issuance service consumes it)."""
-    grant = grant_current(
-        token=grant_token(request, ISSUE), purpose=ISSUE, session_key=request.session.session_key or "", bank=request.bank
-    )
-    return grant if grant is not None and grant_complete(grant) else None
+    """This session's finished issuance verification (the issuance service consumes it)."""
+    return session_grant(request, ISSUE, finished=True)
 
 
 class IssueStepUpView(StepUpView):

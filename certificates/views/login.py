@@ -5,6 +5,7 @@ from django.contrib.auth import authenticate, login
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from accounts.decorators import logged_in_customer
 from bank.http import b64_text, json_endpoint, json_error, json_malformed
 from certificates.challenges import challenge_create
 from certificates.exceptions import CertificateRefused, Refusal
@@ -12,7 +13,7 @@ from certificates.forms import ChallengeRequestForm, SignedForm
 from certificates.models import Certificate, Challenge
 from certificates.views.issuance import issue_grant
 from certificates.views.registration import register_grant
-from flows.views import logged_in_customer, session_key_of
+from flows.views import session_key_of
 
 # --- Challenges and certificate login ------------------------------------------------------------
 

@@ -9,14 +9,14 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from accounts.decorators import customer_required
+from accounts.decorators import customer_required, logged_in_customer
 from bank.http import json_endpoint, json_login_required
 from certificates import selectors, services
 from certificates.exceptions import InvalidTransition
 from certificates.forms import RenewForm
 from certificates.models import Certificate
 from certificates.views.common import issued_answer
-from flows.views import StepUpView, logged_in_customer
+from flows.views import StepUpView
 
 # --- 인증서 관리 (my certificates) ------------------------------------------------------------------
 
@@ -128,7 +128,7 @@ class StatusStepUpView(StepUpView):
         self.title = self.titles[self.purpose]
 
     def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated and request.bank is not None and request.user.bank_id == request.bank.id:
+        if logged_in_customer(request) is not None:
             self.certificate = _own_certificate(request, kwargs["serial"])
         return super().dispatch(request, *args, **kwargs)
 

@@ -10,25 +10,22 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from accounts.decorators import customer_required
+from accounts.decorators import customer_required, logged_in_customer
 from accounts.models import VerificationGrant
-from accounts.verification import grant_complete, grant_current
 from bank.http import json_endpoint
 from certificates import selectors, services
 from certificates.exceptions import InvalidTransition
 from certificates.forms import RegisterForm
 from certificates.models import Certificate
 from flows.forms import IdentityStepForm
-from flows.views import StepUpView, grant_forget, grant_token, logged_in_customer
+from flows.views import StepUpView, grant_forget, grant_token, session_grant
 
 REGISTER = VerificationGrant.Purpose.REGISTER
 
 
 def register_grant(request) -> VerificationGrant | None:
-    grant = grant_current(
-        token=grant_token(request, REGISTER), purpose=REGISTER, session_key=request.session.session_key or "", bank=request.bank
-    )
-    return grant if grant is not None and grant_complete(grant) else None
+    """This session's finished registration verification (the registration service consumes it)."""
+    return session_grant(request, REGISTER, finished=True)
 
 
 def _registrations(request):
