@@ -22,7 +22,19 @@ def _digits(value: str) -> str:
     return re.sub(r"[\s-]", "", value or "")
 
 
+class RRNInput(forms.TextInput):
+    """An RRN is typed, never shown back: a refused form comes back with it empty,
+    so the number is not kept in the page, the browser's cache or an error report."""
+
+    def __init__(self, attrs=None):
+        super().__init__({"autocomplete": "off", "inputmode": "numeric", **(attrs or {})})
+
+    def format_value(self, value):
+        return None
+
+
 class RRNField(forms.CharField):
+    widget = RRNInput
     default_error_messages = {
         "invalid": _("주민등록번호를 정확히 입력해 주세요 (예: 900101-1234567)."),
         "check_digit": _("주민등록번호가 올바르지 않습니다. 다시 확인해 주세요."),
@@ -32,7 +44,7 @@ class RRNField(forms.CharField):
         kwargs.setdefault("max_length", 14)
         kwargs.setdefault("label", _("주민등록번호"))
         super().__init__(**kwargs)
-        self.widget.attrs.update({"autocomplete": "off", "inputmode": "numeric", "placeholder": "900101-1234567"})
+        self.widget.attrs.update({"placeholder": "900101-1234567"})
 
     def clean(self, value):
         # Parse after CharField.clean: its max_length validator needs the text, not the RRN.

@@ -10,7 +10,8 @@ SECRET_KEY = "test-secret-key-not-for-production-0123456789abcdef"
 CERTBANK_FIELD_KEY = "dGVzdC1maWVsZC1rZXktMzItYnl0ZXMtbG9uZy0wMDA="
 CERTBANK_INDEX_KEY = "dGVzdC1pbmRleC1rZXktMzItYnl0ZXMtbG9uZy0wMDA="
 # PBKDF2 with a million rounds costs ~0.3 s a check; tests check many passwords.
-PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# The MD5 hasher, recording each password for the privacy scan (tests/privacy.py).
+PASSWORD_HASHERS = ["tests.privacy.RecordingMD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CERTBANK_DEMO_MODE = True
 CERTBANK_SMS_RESEND_COOLDOWN = 0

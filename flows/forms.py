@@ -4,7 +4,7 @@ needs a verification (accounts.verification): 본인확인, OTP and SMS."""
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from accounts.forms import AccountNumberField, CodeField, PinField
+from accounts.forms import AccountNumberField, CodeField, PinField, RRNInput
 
 
 class IdentityStepForm(forms.Form):
@@ -22,7 +22,7 @@ class IdentityStepForm(forms.Form):
         label=_("주민등록번호"),
         max_length=14,
         help_text=_("13자리 숫자 (예: 900101-1234567)"),
-        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
+        widget=RRNInput(),
     )
     account_number = AccountNumberField()
     pin = PinField(label=_("계좌 비밀번호"))

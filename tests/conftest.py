@@ -1,12 +1,40 @@
 """Fixtures shared by every test: the demo banks and ready customers."""
 
+import os
+
 import pytest
 
 from accounts import rrn as rrn_rules
 from flows import demo
 from flows.signup import customer_create_verified
 
+# Every test runs under the privacy scan (tests/privacy.py).
+pytest_plugins = ["tests.privacy"]
+
 PASSWORD = "Certbank!2026"
+
+
+def _stop_without_chromium(nodeids) -> None:
+    """Without Chromium, stop before the first test with one line, not one error per browser test."""
+    from tests.chromium import CHROMIUM
+
+    if any(nodeid.startswith("tests/browser/") for nodeid in nodeids) and not os.access(CHROMIUM, os.X_OK):
+        pytest.exit(
+            f"{CHROMIUM} is missing: install Debian's chromium and fonts-noto-cjk (tools/browser_deps.sh), "
+            'or leave the browser tests out with -m "not browser"',
+            returncode=pytest.ExitCode.USAGE_ERROR,
+        )
+
+
+def pytest_collection_finish(session):
+    if not hasattr(session.config, "workerinput"):  # xdist workers: the controller decides
+        _stop_without_chromium(item.nodeid for item in session.items)
+
+
+def pytest_xdist_node_collection_finished(node, ids):
+    _stop_without_chromium(ids)
+
+
 PIN = "1234"
 
 

@@ -77,3 +77,12 @@ def test_translations_keep_the_placeholders_of_their_source():
         if sorted(placeholder.findall(msgid)) != sorted(placeholder.findall(string))
     ]
     assert wrong == []
+
+
+def test_the_language_switch_returns_to_the_path_without_echoing_the_query(client, banks):
+    # A query string may carry what someone typed (a PIN put in a link); no page repeats it.
+    response = client.get("/nuri/?pin=4821&password=Typed!secret9")
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert 'name="next" type="hidden" value="/nuri/"' in body
+    assert "4821" not in body and "Typed!secret9" not in body
