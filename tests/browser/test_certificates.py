@@ -63,7 +63,7 @@ def issue_certificate(page, *, storage="브라우저"):
     """From the account list: 인증센터 → 본인확인 → SMS → 저장 위치, 비밀번호 → 발급.
 
     Returns when the done state shows. With storage "하드디스크·이동식디스크" the page
-    starts the ZIP download itself; the caller may wrap this in expect_download().
+    starts the ZIP download itself once the key is made: that download is returned.
     """
     account_number = page.get_by_test_id("account-number").first.inner_text().strip()
     page.get_by_role("link", name="인증센터").click()
@@ -91,10 +91,19 @@ def issue_certificate(page, *, storage="브라우저"):
     page.get_by_label("인증서 비밀번호", exact=True).fill(CERT_PASSWORD)
     page.get_by_label("인증서 비밀번호 확인", exact=True).fill(CERT_PASSWORD)
     expect(page.get_by_text("비밀번호가 일치합니다.")).to_be_visible()
-    page.get_by_role("button", name="발급", exact=True).click()
+    issue = page.get_by_role("button", name="발급", exact=True)
+    zip_download = None
+    if storage == "하드디스크·이동식디스크":
+        # Waited for from the click that starts it, not from the start of the flow.
+        with page.expect_download() as started:
+            issue.click()
+        zip_download = started.value
+    else:
+        issue.click()
 
     expect(page.get_by_text("공동인증서가 발급되었습니다.")).to_be_visible()
     expect(page.get_by_role("link", name="인증서로 로그인")).to_be_visible()
+    return zip_download
 
 
 def code_from_demo_phone(page) -> str:
@@ -234,13 +243,12 @@ def test_issue_store_in_browser_download_files_and_log_in_with_the_certificate(
 def test_fresh_browser_logs_in_by_importing_the_downloaded_files(page, browser, customer, live_server, tmp_path):
     # Issued to disk: the page starts the ZIP download itself.
     log_in_with_password(page)
-    with page.expect_download() as zip_download:
-        issue_certificate(page, storage="하드디스크·이동식디스크")
+    zip_download = issue_certificate(page, storage="하드디스크·이동식디스크")
     expect(page.get_by_text("하드디스크·이동식디스크 (파일 내려받기)")).to_be_visible()
     folder = tmp_path / "usb"
     folder.mkdir()
-    zip_path = folder / zip_download.value.suggested_filename
-    zip_download.value.save_as(zip_path)
+    zip_path = folder / zip_download.suggested_filename
+    zip_download.save_as(zip_path)
     assert re.fullmatch(r"NPKI-[0-9a-f]+\.zip", zip_path.name)
     cert_path = download(page, "signCert.der", folder)
     key_path = download(page, "signPri.key", folder)
