@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast bench serve lint messages clean
+.PHONY: demo test test-fast bench serve lint messages clean torture fuzz
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,7 @@ demo: $(STAMP)
 	$(PY) manage.py runserver 127.0.0.1:8000
 
 test: $(STAMP)
+	bash tools/browser_deps.sh
 	$(PY) -m pytest -n auto
 
 test-fast: $(STAMP)
@@ -26,6 +27,21 @@ test-fast: $(STAMP)
 # Timings quoted in issue notes (throw-away database; DATABASE_URL selects PostgreSQL).
 bench: $(STAMP)
 	$(PY) bench/run.py
+
+# The bank torture test (issue 12 §6): gunicorn with production settings on a database of
+# its own (on the PostgreSQL server of DATABASE_URL, default postgres://postgres@127.0.0.1:5432/),
+# concurrent clients doing signed transfers while faults are injected, the books checked.
+# SEED=... replays a run; TRANSFERS, CLIENTS and WORKERS change its size.
+torture: $(STAMP)
+	$(PY) tools/torture/run.py $(if $(SEED),--seed $(SEED)) $(if $(TRANSFERS),--transfers $(TRANSFERS)) \
+		$(if $(CLIENTS),--clients $(CLIENTS)) $(if $(WORKERS),--workers $(WORKERS))
+
+# Fuzzing (issue 12 §1, tests/fuzz/): hostile requests at every URL pattern the resolver has,
+# CASES of them (at least 10,000), then the answers per endpoint and status. SEED=... replays
+# a run (it is printed); DATABASE_URL selects PostgreSQL.
+fuzz: $(STAMP)
+	FUZZ_CASES=$(or $(CASES),10000) FUZZ_SEED=$(or $(SEED),$(shell od -An -N4 -tu4 /dev/urandom | tr -d ' ')) \
+		$(PY) -m pytest tests/fuzz/test_endpoints.py -p no:randomly -p no:cacheprovider -q
 
 # Production-like serving: gunicorn, DEBUG off, static files from whitenoise.
 serve: $(STAMP)

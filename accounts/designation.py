@@ -26,7 +26,8 @@ def device_designate(
     """Designate this browser, consuming the customer's SMS-verified grant (DESIGNATE)."""
     grant_consume(token=grant, purpose=Purpose.DESIGNATE, session_key=session_key, bank=customer.bank, customer=customer)
     # The customer row serialises two designations racing for the last slot.
-    Customer.objects.select_for_update().get(pk=customer.pk)
+    # (FOR NO KEY UPDATE: audit rows naming the customer may still commit; core.boundary.hold.)
+    Customer.objects.select_for_update(no_key=True).get(pk=customer.pk)
     digest = device_digest(device_token)
     if DesignatedDevice.objects.filter(customer=customer, token_digest=digest).exists():
         raise DeviceAlreadyDesignated()

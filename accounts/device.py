@@ -6,6 +6,12 @@ designated device (DESIGN.md §1). Both recognise a browser by this token.
 The database keeps only its SHA-256 digest, so a dump names no live device.
 A script on the page cannot read it (HttpOnly); a copied cookie is the
 same device, as with a copied browser profile.
+
+The cookie is given only when a device must be recognised later: when this
+browser is registered (금융인증서 이용기기, 단말기 지정, a 금융인증서 issued
+here). An anonymous page, a static file or a CRL sets none, so a visitor is
+not tagged for two years by merely looking. Reading the token never creates
+one: a browser without it is simply no registered device.
 """
 
 import hashlib
@@ -17,6 +23,7 @@ from django.conf import settings
 DEVICE_COOKIE = "certbank_device"
 DEVICE_COOKIE_AGE = 2 * 365 * 24 * 60 * 60  # two years, like a bank's device registration
 _TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{43}$")  # token_urlsafe(32)
+_ISSUED = "_certbank_device_issued"
 
 
 def device_digest(token: str) -> str:
@@ -24,31 +31,43 @@ def device_digest(token: str) -> str:
 
 
 def device_token(request) -> str:
-    """This request's device token (created by DeviceMiddleware if missing)."""
-    return request.device_token
+    """This browser's device token, or "" when it has none (never sets a cookie)."""
+    return getattr(request, "device_token", "")
+
+
+def device_token_issue(request) -> str:
+    """This browser's device token, given to it now (cookie on this response)
+    when it has none: for the flows that register this browser as a device."""
+    token = device_token(request)
+    if not token:
+        token = secrets.token_urlsafe(32)
+        request.device_token = token
+        setattr(request, _ISSUED, True)
+    return token
 
 
 class DeviceMiddleware:
-    """Give every browser a device token; a malformed cookie is replaced."""
+    """Read the device cookie; set it only on a response whose view issued a token."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        token = request.COOKIES.get(DEVICE_COOKIE, "")
-        # SECURITY: a crafted cookie value is never stored or echoed; it is replaced.
-        fresh = not _TOKEN_SHAPE.match(token)
-        if fresh:
-            token = secrets.token_urlsafe(32)
-        request.device_token = token
+        sent = request.COOKIES.get(DEVICE_COOKIE)
+        # SECURITY: a crafted cookie value is never stored, looked up or echoed:
+        # it counts as no device, and the browser is told to drop it.
+        valid = sent is not None and _TOKEN_SHAPE.match(sent) is not None
+        request.device_token = sent if valid else ""
         response = self.get_response(request)
-        if fresh:
+        if getattr(request, _ISSUED, False):
             response.set_cookie(
                 DEVICE_COOKIE,
-                token,
+                request.device_token,
                 max_age=DEVICE_COOKIE_AGE,
                 httponly=True,
                 secure=settings.SESSION_COOKIE_SECURE,
                 samesite="Lax",
             )
+        elif sent is not None and not valid:
+            response.delete_cookie(DEVICE_COOKIE, samesite="Lax")
         return response

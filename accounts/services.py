@@ -9,6 +9,9 @@ Counters that guard a guessable secret are held (core.boundary.hold) so
 that parallel guesses are each counted before the next is tried.
 """
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db.models import F
@@ -30,7 +33,7 @@ from accounts.exceptions import (
 from accounts.models import Customer, PhoneDevice
 from audit.models import Action
 from audit.services import audit_record
-from core.boundary import audited, hold, service
+from core.boundary import audited, hold, hold_key, service
 from core.clients import request_network
 from core.errors import DomainError
 from core.models import Bank
@@ -38,6 +41,8 @@ from core.notify import notify_customer
 from core.privacy import typed_shape
 from core.sms import sms_send
 from core.throttle import Policy, throttle_check, throttle_clear, throttle_failure, throttle_wait
+
+T = TypeVar("T")
 
 # --- SMS codes -----------------------------------------------------------------
 
@@ -205,6 +210,16 @@ def staff_login_wait(*, username: str, request=None) -> int:
     per_name, per_network = _staff_policies()
     name_key, network_key = _staff_keys(username, request)
     return max(throttle_wait(per_name, name_key), throttle_wait(per_network, network_key))
+
+
+@service
+def staff_login_turn(*, attempt: Callable[[], T], request=None) -> T:
+    """Run one staff login try (`attempt`: the console's wait check, password
+    and code check, and count) as this network's turn (core.boundary.hold_key),
+    so that parallel tries each see the failures counted before them.
+    `attempt` returns its refusal rather than raising it: the count commits."""
+    hold_key(f"staff_login:{request_network(request)}")
+    return attempt()
 
 
 @service

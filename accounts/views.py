@@ -19,7 +19,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import designation, services
 from accounts.decorators import customer_required, demo_only
-from accounts.device import device_digest
+from accounts.device import device_digest, device_token_issue
 from accounts.exceptions import SmsCodeInvalid
 from accounts.forms import (
     DeviceDesignateForm,
@@ -220,7 +220,8 @@ def _base32_groups(device: TOTPDevice) -> str:
 def session_extend_view(request):
     """The 연장 button: any authenticated request renews the idle timer."""
     if not request.user.is_authenticated:
-        return JsonResponse({"seconds_left": 0, "logged_in": False}, status=401)
+        message = _("로그인이 필요합니다. 다시 로그인해 주세요.")
+        return JsonResponse({"seconds_left": 0, "logged_in": False, "error": message, "code": "login_required"}, status=401)
     return JsonResponse({"seconds_left": idle_seconds_left(request), "logged_in": True})
 
 
@@ -269,7 +270,7 @@ class DesignateStepUpView(StepUpView):
             customer=request.user,
             grant=grant.token,
             session_key=request.session.session_key or "",
-            device_token=request.device_token,
+            device_token=device_token_issue(request),
             name=grant.detail.get("name") or "",
             request=request,
         )

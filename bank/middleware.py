@@ -5,7 +5,8 @@ import math
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
-from django.shortcuts import redirect
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
@@ -16,9 +17,12 @@ from core.requests import request_id_enter, request_id_leave, request_id_new
 
 # SECURITY: no 'unsafe-inline' anywhere. Every script and style is a file
 # under static/, so an injected <script> or style attribute cannot run.
+# default-src 'none': nothing loads unless a directive below names it, so a
+# new kind of resource (frames, workers, media, manifests) stays blocked until
+# someone decides it is needed. img-src allows data: for the CSS icons.
 CONTENT_SECURITY_POLICY = "; ".join(
     [
-        "default-src 'self'",
+        "default-src 'none'",
         "script-src 'self'",
         "style-src 'self'",
         "img-src 'self' data:",
@@ -30,6 +34,9 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "frame-ancestors 'none'",
     ]
 )
+# No other site may embed our pages' subresources (scripts, JSON, images) in
+# its own pages (Fetch standard, Cross-Origin-Resource-Policy).
+CROSS_ORIGIN_RESOURCE_POLICY = "same-origin"
 
 SESSION_LAST_SEEN = "certbank_last_seen"
 
@@ -41,6 +48,7 @@ class ContentSecurityPolicyMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("Cross-Origin-Resource-Policy", CROSS_ORIGIN_RESOURCE_POLICY)
         response.headers.setdefault("Permissions-Policy", "camera=(self), microphone=(), geolocation=()")
         return response
 
@@ -133,3 +141,31 @@ class NoStoreMiddleware:
         if private:
             add_never_cache_headers(response)
         return response
+
+
+class EmptyRefusalMiddleware:
+    """A refusal answered with an empty body (405 from require_POST or a
+    class-based view, an empty HttpResponseBadRequest) gets a Korean message:
+    the JSON {"error", "code"} a page's script reads when it asked for JSON,
+    otherwise the site's error page. Bad input always gets a clear Korean
+    message (tests/fuzz); the Allow header and the status stay."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if not 400 <= response.status_code < 500 or response.streaming or response.content or request.method == "HEAD":
+            return response
+        if response.status_code == 405:
+            message, code = _("허용되지 않는 요청입니다. 페이지를 새로 고친 뒤 다시 시도해 주세요."), "method_not_allowed"
+        else:
+            message, code = _("요청을 처리할 수 없습니다. 페이지를 새로 고친 뒤 다시 시도해 주세요."), "refused"
+        if request.headers.get("Accept", "").startswith("application/json"):
+            refusal = JsonResponse({"error": str(message), "code": code}, status=response.status_code)
+        else:
+            refusal = render(request, "4xx.html", {"message": message}, status=response.status_code)
+        for header in ("Allow", "Retry-After"):
+            if header in response:
+                refusal[header] = response[header]
+        return refusal

@@ -67,6 +67,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "accounts.device.DeviceMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # Inside the language: an empty 4xx (a 405 from require_POST) gets a Korean message.
+    "bank.middleware.EmptyRefusalMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -148,7 +150,8 @@ STORAGES = {
 }
 
 # --- Sessions and security headers -------------------------------------------
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Database sessions whose save turns a database fault into a logged 500 (bank/sessions.py).
+SESSION_ENGINE = "bank.sessions"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = 60 * 60 * 8
@@ -160,6 +163,13 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", PRODUCTION)
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SSL_REDIRECT", PRODUCTION)
+# The CRL, the OCSP responder and the CA certificates answer over plain http
+# too, at the addresses every certificate carries (certificates.ca.ca_addresses):
+# RFC 5280 §8 and RFC 6960 Appendix A. Their answers are signed; a client
+# checking the status of a TLS certificate cannot need TLS first; they set no
+# cookie. HSTS (sent only over https) upgrades browsers, which get the same
+# bytes over https; OCSP and CRL clients ignore it. Paths without the leading /.
+SECURE_REDIRECT_EXEMPT = [r"^ca/ocsp(/|$)", r"^ca/crl/issuing\.crl$", r"^ca/(root|issuing)\.(der|pem)$"]
 SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31536000 if PRODUCTION else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = PRODUCTION
 SECURE_HSTS_PRELOAD = PRODUCTION
@@ -236,7 +246,8 @@ CERTBANK_CHALLENGE_SECONDS = env_int("CERTBANK_CHALLENGE_SECONDS", 120)
 CERTBANK_SIGNATURE_SCHEMES = ("pkcs1v15", "pss")
 # Bad signatures for one certificate in a row (from anywhere) before its holder gets an SMS alert.
 CERTBANK_CERT_LOGIN_ALERT_AFTER = 5
-# The address written into certificates (OCSP, CA issuers, CRL, CPS).
+# The address written into certificates: the CPS page under it, and OCSP, CA issuers and
+# CRL under its plain-http form (certificates.ca.ca_addresses, SECURE_REDIRECT_EXEMPT).
 CERTBANK_PUBLIC_URL = env_str("CERTBANK_PUBLIC_URL", "http://127.0.0.1:8000")
 # Identity verification for certificate issuance stays good this long.
 # A step-up verification (본인확인 + SMS, OTP) is good for one use within this many minutes.

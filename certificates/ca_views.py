@@ -1,18 +1,26 @@
-"""The CA's revocation-status endpoints: the CRL (RFC 5280) and the OCSP
-responder (RFC 6960). HTTP adapters only: everything signed comes from
-certificates.ca, and no code here touches `cryptography` (STYLE.md).
+"""The CA's public endpoints: the CRL (RFC 5280), the OCSP responder
+(RFC 6960) and the CPS summary page that every certificate names. HTTP
+adapters only: everything signed comes from certificates.ca, and no code
+here touches `cryptography` (STYLE.md).
+
+The CRL, the OCSP responder and the CA certificates also answer over plain
+http in production (bank/settings.py SECURE_REDIRECT_EXEMPT, RFC 5280 §8):
+they set no cookie and need no session.
 """
 
 import base64
 import binascii
 
+from django.conf import settings
 from django.http import HttpResponse
+from django.shortcuts import render
 from django.utils import timezone
 from django.utils.http import http_date
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from certificates import ca
+from certificates.services import EXPIRY_NOTICE_DAYS, RENEWAL_WINDOW
 
 # RFC 2585 §4.2 (CRL) and RFC 6960 Appendix C (OCSP) register these types.
 CRL_CONTENT_TYPE = "application/pkix-crl"
@@ -79,3 +87,31 @@ def _ocsp_http(der: bytes) -> HttpResponse:
     response = HttpResponse(der, content_type=OCSP_RESPONSE_CONTENT_TYPE)
     response["Cache-Control"] = OCSP_CACHE_CONTROL
     return response
+
+
+@require_GET
+def ca_cps_view(request):
+    """인증업무준칙 요약 (CPS summary, RFC 3647 outline): the page at the CPS URI
+    in every certificate's certificatePolicies (certificates.ca.ca_addresses).
+    The figures come from the settings the CA and the services apply."""
+    addresses = ca.ca_addresses(settings.CERTBANK_PUBLIC_URL)
+    context = {
+        "root_name": ca.ROOT_SUBJECT.rfc4514_string(),
+        "issuing_name": ca.ISSUING_SUBJECT.rfc4514_string(),
+        "policy_joint": ca.POLICY_OIDS[ca.KIND_JOINT].dotted_string,
+        "policy_financial": ca.POLICY_OIDS[ca.KIND_FINANCIAL].dotted_string,
+        "policy_notice": ca.POLICY_NOTICE,
+        "years_joint": ca.KIND_YEARS[ca.KIND_JOINT],
+        "years_financial": ca.KIND_YEARS[ca.KIND_FINANCIAL],
+        "renewal_days": RENEWAL_WINDOW.days,
+        "cloud_renewal_days": settings.CERTBANK_CLOUD_RENEWAL_DAYS,
+        "notice_days": EXPIRY_NOTICE_DAYS,
+        "min_rsa_bits": settings.CERTBANK_MIN_RSA_BITS,
+        "ca_key_bits": settings.CERTBANK_CA_KEY_BITS,
+        "ca_hash": settings.CERTBANK_CA_SIGNATURE_HASH.upper().replace("SHA", "SHA-"),
+        "cloud_pin_failures": settings.CERTBANK_CLOUD_MAX_PIN_FAILURES,
+        "cloud_devices": settings.CERTBANK_CLOUD_MAX_DEVICES,
+        "crl_hours": settings.CERTBANK_CRL_VALIDITY_HOURS,
+        "addresses": addresses,
+    }
+    return render(request, "certificates/cps.html", context)

@@ -100,6 +100,18 @@ def challenge_consume(*, token: str, purpose: str, bank, session_key: str, reque
     challenge = Challenge.objects.filter(token=token).first() if token and len(token) <= 64 else None
     if challenge is None:
         refuse(Refusal.CHALLENGE_UNKNOWN, bank=bank, request=request)
+    if challenge.consumed_at is not None:  # answered already (the UPDATE below decides races)
+        refuse(Refusal.CHALLENGE_REPLAYED, bank=bank, request=request)
+    # SECURITY: a challenge fetched by one browser session cannot be answered
+    # from another, nor for another purpose or bank; nor used up by them (these
+    # fields never change, so they are checked before the single-use UPDATE):
+    # a stranger holding the token cannot spend the holder's one signature.
+    if not hmac.compare_digest(challenge.session_digest, verify.session_digest(session_key or "")):
+        refuse(Refusal.WRONG_SESSION, bank=bank, request=request)
+    if challenge.purpose != purpose:
+        refuse(Refusal.WRONG_PURPOSE, bank=bank, request=request, purpose=challenge.purpose)
+    if challenge.bank_id != bank.id:
+        refuse(Refusal.WRONG_BANK, bank=bank, request=request)
     now = timezone.now()
     # SECURITY: single use. Of concurrent requests carrying the same token,
     # exactly one UPDATE matches `consumed_at IS NULL`.
@@ -111,13 +123,6 @@ def challenge_consume(*, token: str, purpose: str, bank, session_key: str, reque
     keep_on_refusal(lambda: Challenge.objects.filter(pk=challenge.pk, consumed_at__isnull=True).update(consumed_at=now))
     if challenge.expires_at <= now:
         refuse(Refusal.CHALLENGE_EXPIRED, bank=bank, request=request)
-    # SECURITY: a challenge fetched by one browser session cannot be answered from another.
-    if not hmac.compare_digest(challenge.session_digest, verify.session_digest(session_key or "")):
-        refuse(Refusal.WRONG_SESSION, bank=bank, request=request)
-    if challenge.purpose != purpose:
-        refuse(Refusal.WRONG_PURPOSE, bank=bank, request=request, purpose=challenge.purpose)
-    if challenge.bank_id != bank.id:
-        refuse(Refusal.WRONG_BANK, bank=bank, request=request)
     return challenge
 
 

@@ -44,11 +44,18 @@ def leaf_refusal(leaf: x509.Certificate, *, now: datetime.datetime) -> Refusal |
     """Why this certificate is not acceptable on its own (chain to our root,
     key, usage, dates), or None. Whether we issued it and its status are
     our records' business (certificates.challenges.certificate_check)."""
-    # Chain to the demo root. The verifier fixes its validation time when
-    # built, so it is built per check; inside the leaf's own validity, so
-    # that "unknown CA" and "expired" stay distinct answers.
-    check_time = min(max(now, leaf.not_valid_before_utc), leaf.not_valid_after_utc)
-    verifier = PolicyBuilder().store(Store([ca.ca_root_certificate()])).time(check_time).build_client_verifier()
+    # Outside its validity, a certificate our issuing CA key signed is
+    # refused for its dates. Its chain cannot be verified at any time inside
+    # the leaf's validity when that lies before the current CA certificate's
+    # notBefore (a CA certificate re-issued for the same key, a CA set up
+    # after a restore): building the chain would call it "unknown CA".
+    if not leaf.not_valid_before_utc <= now < leaf.not_valid_after_utc:
+        if not _signed_by_issuing_ca(leaf):
+            return Refusal.UNKNOWN_CA
+        return Refusal.NOT_YET_VALID if now < leaf.not_valid_before_utc else Refusal.EXPIRED
+    # Chain to the demo root, now. The verifier fixes its validation time
+    # when built, so it is built per check.
+    verifier = PolicyBuilder().store(Store([ca.ca_root_certificate()])).time(now).build_client_verifier()
     try:
         verifier.verify(leaf, [ca.ca_issuing_certificate()])
     except (VerificationError, ValueError, UnsupportedAlgorithm):
@@ -63,11 +70,17 @@ def leaf_refusal(leaf: x509.Certificate, *, now: datetime.datetime) -> Refusal |
         usage = None
     if usage is None or not usage.digital_signature:
         return Refusal.WRONG_KEY_USAGE
-    if now < leaf.not_valid_before_utc:
-        return Refusal.NOT_YET_VALID
-    if now >= leaf.not_valid_after_utc:
-        return Refusal.EXPIRED
     return None
+
+
+def _signed_by_issuing_ca(leaf: x509.Certificate) -> bool:
+    """Whether our issuing CA's name and key issued this certificate: RFC 5280
+    §6.1.3 (a)(1) and (a)(4), the signature and the issuer name, at no time."""
+    try:
+        leaf.verify_directly_issued_by(ca.ca_issuing_certificate())
+    except (InvalidSignature, ValueError, TypeError, UnsupportedAlgorithm):
+        return False
+    return True
 
 
 def fingerprint(der: bytes) -> str:

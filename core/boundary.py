@@ -142,7 +142,34 @@ def hold(queryset) -> list:
                 cursor.execute("SELECT pg_advisory_lock(%s)", [key])
                 call.advisory_keys.append(key)
     # of=self: a select_related nullable join (a customer's bank) cannot be locked on PostgreSQL, nor needs to be.
-    return list(queryset.select_for_update(of=("self",)).order_by("pk"))
+    # no_key: FOR NO KEY UPDATE excludes the other holders but not the foreign-key
+    # checks of rows that merely reference the held one (an audit row naming the
+    # customer, committed under the audit chain head): FOR UPDATE deadlocked there.
+    return list(queryset.select_for_update(of=("self",), no_key=True).order_by("pk"))
+
+
+def hold_key(name: str) -> None:
+    """Like hold(), for a counter that may have no row yet (a back-off keyed
+    by client network): requests holding the same `name` take turns until
+    the outermost service call has made its kept writes, so parallel tries
+    each see the failures before them. A session-level advisory lock on
+    PostgreSQL; SQLite's IMMEDIATE transaction already serialises the call.
+    Outside a service, in a transaction.atomic() block that counts its
+    failures before it ends: the turn lasts until that transaction ends."""
+    call = _CURRENT.get()
+    if call is None and not connection.in_atomic_block:
+        raise RuntimeError("hold_key() is for code running inside a @service or transaction.atomic()")
+    if connection.vendor != "postgresql":
+        return
+    key = _advisory_key("key", name)
+    if call is None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+        return
+    if key not in call.advisory_keys:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s)", [key])
+        call.advisory_keys.append(key)
 
 
 def _advisory_key(table: str, pk) -> int:

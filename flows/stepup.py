@@ -31,7 +31,7 @@ from audit.services import audit_record
 from banking import accountnumbers
 from banking.models import DepositAccount
 from banking.services import account_pin_matches, account_pin_verify
-from core.boundary import audited, hold, service
+from core.boundary import audited, hold, hold_key, service
 from core.clients import request_network
 from core.errors import DomainError
 from core.models import Bank
@@ -53,7 +53,11 @@ def _network_wrong(request):
 
 
 def _network_check(request) -> None:
-    throttle_check(_network_policy(), request_network(request), error=IdentityThrottled)
+    network = request_network(request)
+    # SECURITY: tries from one network take turns from this check to their
+    # counted failure; parallel ones would otherwise all pass the check first.
+    hold_key(f"identity_network:{network}")
+    throttle_check(_network_policy(), network, error=IdentityThrottled)
 
 
 def _own_account(customer: Customer, account_number: str) -> DepositAccount | None:

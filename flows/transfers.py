@@ -73,7 +73,11 @@ def transfer_signed(
         # SECURITY: first lock of the transaction (before any audit row, so the
         # order customer → accounts → audit chain is the one transfer() uses):
         # this customer's signed transfers run one after another from here on.
-        customer = get_user_model().objects.select_for_update().get(pk=customer.pk)
+        # FOR NO KEY UPDATE: it still excludes the other transfers, but not the
+        # foreign-key checks of rows that merely name the customer (another
+        # request's audit row, committed while it holds the audit chain head),
+        # which FOR UPDATE would block into a deadlock (tests/banking/test_transfer_locks.py).
+        customer = get_user_model().objects.select_for_update(no_key=True).get(pk=customer.pk)
         # SECURITY: requests carrying the same challenge queue on its row (and
         # on the customer's), so a double submit waits for the first and then
         # finds its transfer.

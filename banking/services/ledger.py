@@ -168,7 +168,7 @@ def ledger_move(
     now = timezone.now()
     with transaction.atomic():
         ids = sorted([debit_account.pk, credit_account.pk])
-        rows = DepositAccount.objects.select_for_update(of=("self",)).select_related("bank", "owner")
+        rows = DepositAccount.objects.select_for_update(of=("self",), no_key=True).select_related("bank", "owner")
         locked = {a.pk: a for a in rows.filter(pk__in=ids).order_by("pk")}
         debit, credit = locked[debit_account.pk], locked[credit_account.pk]
         if debit.kind == DepositAccount.Kind.CUSTOMER and debit.balance < amount:

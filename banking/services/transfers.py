@@ -213,14 +213,18 @@ def transfer(
         raise SameAccount()
     memo_mine, memo_theirs = (memo_mine or "")[:20], (memo_theirs or "")[:20]
     with transaction.atomic():
-        locked_customer = get_user_model().objects.select_for_update().get(pk=customer.pk)
+        # FOR NO KEY UPDATE (here and on the accounts): excludes the other
+        # transfers, not the foreign-key checks of rows that reference these
+        # (an audit row of the customer, a favourite naming the account), which
+        # may commit while holding the audit chain head (flows.transfers).
+        locked_customer = get_user_model().objects.select_for_update(no_key=True).get(pk=customer.pk)
         now = timezone.now()
         fee = transfer_fee(from_bank=from_account.bank, to_bank=to_account.bank)
         fee_account = bank_fee_account(bank=from_account.bank) if fee else None
         ids = sorted({from_account.pk, to_account.pk} | ({fee_account.pk} if fee_account else set()))
         locked = {
             a.pk: a
-            for a in DepositAccount.objects.select_for_update(of=("self",))
+            for a in DepositAccount.objects.select_for_update(of=("self",), no_key=True)
             .select_related("bank", "owner")
             .filter(pk__in=ids)
             .order_by("pk")

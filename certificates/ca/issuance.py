@@ -33,17 +33,50 @@ NPKI_IDENTIFY_DATA = x509.ObjectIdentifier(vid_rules.NPKI_IDENTIFY_DATA_OID)
 # Subject OU telling the kind, as in real NPKI DNs (ou=personal4IB: personal,
 # for internet banking).
 _KIND_OU = {KIND_JOINT: "personal4IB", KIND_FINANCIAL: "personalF"}
-_KIND_YEARS = {KIND_JOINT: 1, KIND_FINANCIAL: 3}
+KIND_YEARS = {KIND_JOINT: 1, KIND_FINANCIAL: 3}
 
 
 def validity_end(kind: str, start: dt.datetime) -> dt.datetime:
     """When a certificate of `kind` valid from `start` expires (DESIGN.md §1:
     공동인증서 1 year, 금융인증서 3 years). A renewal passes the old expiry."""
-    return add_years(start, _KIND_YEARS[kind])
+    return add_years(start, KIND_YEARS[kind])
 
 
 _SERIAL_DIGITS = re.compile(r"[0-9]{1,20}")
 _BASE_URL = re.compile(r"https?://[^\s/]+(/[^\s]*)?")
+
+
+@dataclass(frozen=True)
+class CaAddresses:
+    """The addresses a certificate carries (certificatePolicies CPS qualifier,
+    AIA, CRLDistributionPoints), all under the public base URL."""
+
+    cps: str
+    ocsp: str
+    ca_issuers: str
+    crl: str
+
+
+def ca_addresses(base_url: str) -> CaAddresses:
+    """The addresses written into certificates for `base_url` (CERTBANK_PUBLIC_URL).
+
+    The CPS is a page for people, at the public (HTTPS in production) address.
+    OCSP, the CA certificate and the CRL are plain http (RFC 5280 §4.2.1.13,
+    §4.2.2.1 and §8; RFC 6960 Appendix A; RFC 5019 §5): their answers are
+    signed, so TLS adds nothing, and a client checking the status of the very
+    certificate a TLS server presents must not need TLS to do it. The server
+    keeps those paths out of the HTTPS redirect (SECURE_REDIRECT_EXEMPT).
+    """
+    if not _BASE_URL.fullmatch(base_url or ""):
+        raise ValueError("base_url must be an absolute http(s) URL")
+    base_url = base_url.rstrip("/")
+    plain = "http://" + base_url.split("://", 1)[1]
+    return CaAddresses(
+        cps=f"{base_url}/ca/cps",
+        ocsp=f"{plain}/ca/ocsp",
+        ca_issuers=f"{plain}/ca/issuing.der",
+        crl=f"{plain}/ca/crl/issuing.crl",
+    )
 
 
 def certificate_issue(
@@ -82,9 +115,7 @@ def certificate_issue(
         raise ValueError("real name is empty or contains characters reserved in the subject DN")
     if not_before.tzinfo is None:
         raise ValueError("not_before must be timezone-aware")
-    if not _BASE_URL.fullmatch(base_url or ""):
-        raise ValueError("base_url must be an absolute http(s) URL")
-    base_url = base_url.rstrip("/")
+    addresses = ca_addresses(base_url)
 
     hierarchy = hierarchy_current()
     not_before = not_before.astimezone(dt.UTC).replace(microsecond=0)
@@ -105,7 +136,7 @@ def certificate_issue(
     )
     policy = x509.PolicyInformation(
         POLICY_OIDS[kind],
-        [f"{base_url}/ca/cps", x509.UserNotice(notice_reference=None, explicit_text=POLICY_NOTICE)],
+        [addresses.cps, x509.UserNotice(notice_reference=None, explicit_text=POLICY_NOTICE)],
     )
     builder = (
         x509.CertificateBuilder()
@@ -138,11 +169,9 @@ def certificate_issue(
         .add_extension(
             x509.AuthorityInformationAccess(
                 [
+                    x509.AccessDescription(AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(addresses.ocsp)),
                     x509.AccessDescription(
-                        AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(f"{base_url}/ca/ocsp")
-                    ),
-                    x509.AccessDescription(
-                        AuthorityInformationAccessOID.CA_ISSUERS, x509.UniformResourceIdentifier(f"{base_url}/ca/issuing.der")
+                        AuthorityInformationAccessOID.CA_ISSUERS, x509.UniformResourceIdentifier(addresses.ca_issuers)
                     ),
                 ]
             ),
@@ -152,7 +181,7 @@ def certificate_issue(
             x509.CRLDistributionPoints(
                 [
                     x509.DistributionPoint(
-                        full_name=[x509.UniformResourceIdentifier(f"{base_url}/ca/crl/issuing.crl")],
+                        full_name=[x509.UniformResourceIdentifier(addresses.crl)],
                         relative_name=None,
                         reasons=None,
                         crl_issuer=None,

@@ -171,13 +171,17 @@ def ocsp_respond(request_der: bytes, *, now: dt.datetime | None = None) -> bytes
     now = _utc_now(now)
     hierarchy = hierarchy_current()
     # SECURITY: the body is whatever the network sent. Anything that does not
-    # parse (including several requests in one, which we do not answer) is
-    # malformedRequest, never an exception.
+    # parse (including several requests in one, which we do not answer:
+    # cryptography raises NotImplementedError) is malformedRequest, never an
+    # exception. So is a negative serial: RFC 5280 §4.1.2.2 makes serials
+    # positive, and a CertID echoing one cannot be encoded in the answer.
     try:
         request = ocsp.load_der_ocsp_request(bytes(request_der))
         name_hash, key_hash, serial = request.issuer_name_hash, request.issuer_key_hash, request.serial_number
         nonce = _ocsp_nonce(request)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, NotImplementedError):
+        return ocsp_malformed_response()
+    if serial < 0:
         return ocsp_malformed_response()
     if nonce is not None and not 1 <= len(nonce) <= _OCSP_NONCE_MAX:
         return ocsp_malformed_response()

@@ -196,7 +196,7 @@ def cloud_device_add(*, customer, bank, device_token: str, user_agent: str, requ
     """Inside a service. Registration of one person's devices is serialised
     by locking all of that person's customer rows (the count of 5 holds under
     concurrent requests)."""
-    list(Customer.objects.select_for_update().filter(rrn_index=customer.rrn_index).order_by("pk"))
+    list(Customer.objects.select_for_update(no_key=True).filter(rrn_index=customer.rrn_index).order_by("pk"))
     existing = cloud_device_current(person_index=customer.rrn_index, device_token=device_token)
     if existing is not None:
         return existing, False

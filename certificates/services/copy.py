@@ -63,6 +63,7 @@ from audit.services import audit_record
 from certificates.exceptions import CopyRefusal, CopyRefused
 from certificates.models import CopyClientCounter, CopySession
 from certificates.verify import COPY_COMMITMENT_BYTES, copy_commitment_matches, ec_public_key_valid
+from core.boundary import hold_key
 
 # AES-GCM: a 12-byte IV in front and a 16-byte tag at the end of even an
 # empty plaintext (NIST SP 800-38D).
@@ -231,19 +232,28 @@ def copy_session_find(
     # after CERTBANK_COPY_CLIENT_MAX_FAILURES in a window its whole network does.
     if _lookup_throttled(lookup_state, now):
         raise CopyRefused(CopyRefusal.THROTTLED)
-    if client is not None and _client_at_limit(
-        kind=CopyClientCounter.Kind.LOOKUP_FAILURE, client=client, limit=settings.CERTBANK_COPY_CLIENT_MAX_FAILURES, now=now
-    ):
-        raise CopyRefused(CopyRefusal.NETWORK_THROTTLED)
-    if token:
-        copy = _by_token(bank=bank, token=token)
-    else:
-        digits = "".join(ch for ch in number if not ch.isspace() and ch != "-")
-        if len(digits) != 8 or not digits.isascii() or not digits.isdigit():
-            raise CopyRefused(CopyRefusal.BAD_NUMBER)
-        copy = CopySession.objects.filter(bank=bank, number=digits).first()
-    if copy is None:
-        _lookup_failed(lookup_state, now, bank=bank, client=client, request=request)
+    with transaction.atomic():
+        if client is not None:
+            # SECURITY: lookups from one network take turns from the limit check
+            # to their counted failure; parallel ones would all pass the check first.
+            hold_key(f"copy_lookup:{client}")
+            if _client_at_limit(
+                kind=CopyClientCounter.Kind.LOOKUP_FAILURE,
+                client=client,
+                limit=settings.CERTBANK_COPY_CLIENT_MAX_FAILURES,
+                now=now,
+            ):
+                raise CopyRefused(CopyRefusal.NETWORK_THROTTLED)
+        if token:
+            copy = _by_token(bank=bank, token=token)
+        else:
+            digits = "".join(ch for ch in number if not ch.isspace() and ch != "-")
+            if len(digits) != 8 or not digits.isascii() or not digits.isdigit():
+                raise CopyRefused(CopyRefusal.BAD_NUMBER)
+            copy = CopySession.objects.filter(bank=bank, number=digits).first()
+        if copy is None:
+            _lookup_failed(lookup_state, now, bank=bank, client=client, request=request)
+    if copy is None:  # refused once the failure is counted and committed
         raise CopyRefused(CopyRefusal.NOT_FOUND)
     _refuse_if_unusable(copy, now)
     if copy.joined_at is not None:

@@ -98,9 +98,11 @@ def holder_lock(*, customer, kind: str) -> None:
     issuance for this holder. A 금융인증서 is the person's across banks, so
     every customer row of the person is locked (in primary-key order)."""
     if profile_of(kind).one_per == "person":
-        list(Customer.objects.select_for_update().filter(rrn_index=customer.rrn_index).order_by("pk").values_list("pk"))
+        list(
+            Customer.objects.select_for_update(no_key=True).filter(rrn_index=customer.rrn_index).order_by("pk").values_list("pk")
+        )
     else:
-        list(Customer.objects.select_for_update().filter(pk=customer.pk).values_list("pk"))
+        list(Customer.objects.select_for_update(no_key=True).filter(pk=customer.pk).values_list("pk"))
 
 
 def certificates_replaced_by(*, customer, bank, kind: str):

@@ -19,6 +19,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET
 
 from accounts.decorators import customer_required, logged_in_customer
+from accounts.device import device_token_issue
 from accounts.models import VerificationGrant
 from bank.http import b64_text, json_endpoint
 from certificates import services
@@ -173,7 +174,7 @@ class CloudDeviceStepUpView(StepUpView):
             grant=grant.token,
             bank=request.bank,
             session_key=request.session.session_key or "",
-            device_token=request.device_token,
+            device_token=device_token_issue(request),
             user_agent=request.headers.get("User-Agent", ""),
             request=request,
         )

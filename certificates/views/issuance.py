@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.debug import sensitive_post_parameters
 
+from accounts.device import device_token_issue
 from accounts.models import VerificationGrant
 from bank.http import json_endpoint, json_malformed
 from certificates import services
@@ -86,7 +87,7 @@ def issue_complete_view(request, data):
             verifier=data["verifier"],
             wrapped_key=data["wrapped_key"],
             setup=setup,
-            device_token=request.device_token,
+            device_token=device_token_issue(request),
             user_agent=request.headers.get("User-Agent", ""),
         )
     else:

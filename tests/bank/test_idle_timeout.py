@@ -74,7 +74,13 @@ def test_extend_by_get_is_not_allowed(session_client):
 def test_extend_without_a_login_says_so(client, banks):
     response = client.post("/nuri/session/extend/")
     assert response.status_code == 401
-    assert response.json() == {"seconds_left": 0, "logged_in": False}
+    # The timer script reads logged_in; the message is the Korean refusal every JSON answer carries (tests/fuzz).
+    assert response.json() == {
+        "seconds_left": 0,
+        "logged_in": False,
+        "error": "로그인이 필요합니다. 다시 로그인해 주세요.",
+        "code": "login_required",
+    }
 
 
 def test_page_tells_the_countdown_script_the_seconds_left(session_client, clock):

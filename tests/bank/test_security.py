@@ -24,7 +24,7 @@ def assert_security_headers(response):
     directives = dict(part.strip().split(" ", 1) for part in csp.split(";"))
     assert "unsafe-inline" not in csp
     assert "unsafe-eval" not in csp
-    assert directives["default-src"] == "'self'"
+    assert directives["default-src"] == "'none'"
     assert directives["script-src"] == "'self'"
     assert directives["style-src"] == "'self'"
     assert directives["object-src"] == "'none'"
@@ -32,6 +32,7 @@ def assert_security_headers(response):
     assert response["X-Frame-Options"] == "DENY"
     assert response["Referrer-Policy"] == "same-origin"
     assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Cross-Origin-Resource-Policy"] == "same-origin"
 
 
 @pytest.mark.parametrize("path", ANONYMOUS_PAGES)

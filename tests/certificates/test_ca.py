@@ -227,9 +227,10 @@ def test_chain_verifies_with_openssl(ca_dir, nuri, client_key, tmp_path):
     ).stdout
     assert "Digital Signature, Non Repudiation" in text
     assert ca.POLICY_OIDS["joint"].dotted_string in text
-    assert f"OCSP - URI:{BASE_URL}/ca/ocsp" in text
-    assert f"CA Issuers - URI:{BASE_URL}/ca/issuing.der" in text
-    assert f"URI:{BASE_URL}/ca/crl/issuing.crl" in text
+    # Status addresses are plain http even under an https public URL (RFC 5280 §8); the CPS page is not.
+    assert "OCSP - URI:http://bank.example/ca/ocsp" in text
+    assert "CA Issuers - URI:http://bank.example/ca/issuing.der" in text
+    assert "URI:http://bank.example/ca/crl/issuing.crl" in text
     assert f"CPS: {BASE_URL}/ca/cps" in text
     assert "sha256WithRSAEncryption" in text
 

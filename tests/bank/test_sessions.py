@@ -1,0 +1,40 @@
+"""Saving the session at the end of a request (bank.sessions): a database fault
+is a logged 500, not Django's unlogged 400 "session deleted concurrently"
+(found by the torture test: a statement timeout while the session was saved
+showed "잘못된 요청" and left nothing in the log)."""
+
+import logging
+
+import pytest
+from django.contrib.sessions.models import Session
+from django.db import DatabaseError, OperationalError
+
+
+@pytest.fixture
+def session_save_fails(monkeypatch):
+    def fail_with(error):
+        def save(self, *args, **kwargs):
+            raise error
+
+        monkeypatch.setattr(Session, "save", save)
+
+    return fail_with
+
+
+def test_a_database_fault_while_saving_the_session_is_a_logged_500(logged_in_client, session_save_fails, settings, caplog):
+    settings.DEBUG = False
+    logged_in_client.raise_request_exception = False
+    session_save_fails(OperationalError("canceling statement due to statement timeout"))
+    with caplog.at_level(logging.ERROR, logger="django.request"):
+        response = logged_in_client.get("/nuri/accounts/")
+    assert response.status_code == 500
+    assert "canceling statement due to statement timeout" in caplog.text  # the traceback is in the log
+    assert response["X-Request-ID"] in response.content.decode()
+
+
+def test_a_session_deleted_in_a_concurrent_request_is_still_a_400(logged_in_client, session_save_fails, settings):
+    settings.DEBUG = False
+    logged_in_client.raise_request_exception = False
+    # What Django's update of a row that no longer exists raises (logged out in another tab).
+    session_save_fails(DatabaseError("Forced update did not affect any rows."))
+    assert logged_in_client.get("/nuri/accounts/").status_code == 400
