@@ -3,7 +3,9 @@
 # Korean font. Installs them when run as root with apt (as CI is); otherwise
 # stops at once with one line saying what to install.
 set -euo pipefail
-have() { [ -x /usr/bin/chromium ] && fc-list 2>/dev/null | grep -qi 'noto sans cjk'; }
+# grep reads all of fc-list's output (no -q): under pipefail an early exit would
+# kill fc-list with SIGPIPE and read as "missing".
+have() { [ -x /usr/bin/chromium ] && fc-list 2>/dev/null | grep -i 'noto sans cjk' >/dev/null; }
 have && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   echo "Installing Debian's chromium and fonts-noto-cjk for the browser tests (apt-get) ..."
