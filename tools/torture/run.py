@@ -53,7 +53,9 @@ def parse_args(argv=None):
     parser.add_argument("--fault-every", type=float, default=4.0, help="seconds between faults on average (default 4)")
     parser.add_argument("--no-faults", action="store_true", help="inject no faults")
     parser.add_argument("--check-every", type=float, default=120.0, help="seconds between checks during the run (default 120)")
-    parser.add_argument("--max-minutes", type=float, default=90.0, help="stop after this long even below the target")
+    parser.add_argument(
+        "--max-minutes", type=float, default=480.0, help="stop after this long even below the target (default 480)"
+    )
     parser.add_argument(
         "--database", default="certbank_torture", help="name of the throw-away database (default certbank_torture)"
     )
