@@ -10,7 +10,7 @@ from django.urls import resolve
 from hypothesis import given, seed
 
 from tests.fuzz import cases, endpoints, strategies
-from tests.fuzz.conftest import FUZZ_SEED, fuzz_settings
+from tests.fuzz.conftest import fuzz_settings, seed_for
 from tests.fuzz.world import ACTORS
 
 ALL = endpoints.endpoints()
@@ -75,7 +75,7 @@ def _attack(world, endpoint):
     def attack(case):
         cases.run(world, endpoint.route, case)
 
-    return seed(int(FUZZ_SEED))(attack) if FUZZ_SEED else attack
+    return seed(seed_for(endpoint.route))(attack)
 
 
 def test_every_endpoint_answers_hostile_requests_rightly(fuzz_world):

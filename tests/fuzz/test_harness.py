@@ -110,3 +110,17 @@ def test_the_ocsp_request_builder_writes_what_a_parser_reads():
     assert request.serial_number == 12345
     assert request.issuer_name_hash == b"\x01" * 20
     assert json.dumps(request.serial_number)
+
+
+def test_what_the_fuzzer_typed_is_no_secret_but_what_the_server_made_stays_one():
+    from tests.privacy import REGISTRY
+
+    case = Case("anon", "POST", "/nuri/login/", "application/x-www-form-urlencoded", b"login_id=a&password=Fuzz%21typed99")
+    with cases._fuzz_input_is_no_secret(case):
+        REGISTRY.add("password", "Fuzz!typed99")  # the hasher saw what the fuzzer typed
+        REGISTRY.add("SMS code", "Made-by-server-31")  # not in the request
+    try:
+        assert "Fuzz!typed99" not in REGISTRY.secrets
+        assert "Made-by-server-31" in REGISTRY.secrets
+    finally:
+        REGISTRY.secrets.pop("Made-by-server-31", None)
