@@ -17,12 +17,14 @@ one: a browser without it is simply no registered device.
 import hashlib
 import re
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.conf import settings
 
 DEVICE_COOKIE = "certbank_device"
 DEVICE_COOKIE_AGE = 2 * 365 * 24 * 60 * 60  # two years, like a bank's device registration
-_TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{43}$")  # token_urlsafe(32)
+_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")  # token_urlsafe(32), matched whole
 _ISSUED = "_certbank_device_issued"
 
 
@@ -35,15 +37,21 @@ def device_token(request) -> str:
     return getattr(request, "device_token", "")
 
 
-def device_token_issue(request) -> str:
-    """This browser's device token, given to it now (cookie on this response)
-    when it has none: for the flows that register this browser as a device."""
-    token = device_token(request)
-    if not token:
-        token = secrets.token_urlsafe(32)
+@contextmanager
+def device_token_issue(request) -> Iterator[str]:
+    """This browser's device token for a flow that registers it as a device:
+
+        with device_token_issue(request) as token:
+            device_designate(..., device_token=token)
+
+    A browser without one gets a new token, and the cookie goes out with this
+    response only when the block ends without an error: a refused
+    registration (device limit, a used verification) tags no one."""
+    token = device_token(request) or secrets.token_urlsafe(32)
+    yield token
+    if token != device_token(request):
         request.device_token = token
         setattr(request, _ISSUED, True)
-    return token
 
 
 class DeviceMiddleware:
@@ -56,7 +64,7 @@ class DeviceMiddleware:
         sent = request.COOKIES.get(DEVICE_COOKIE)
         # SECURITY: a crafted cookie value is never stored, looked up or echoed:
         # it counts as no device, and the browser is told to drop it.
-        valid = sent is not None and _TOKEN_SHAPE.match(sent) is not None
+        valid = sent is not None and _TOKEN_SHAPE.fullmatch(sent) is not None
         request.device_token = sent if valid else ""
         response = self.get_response(request)
         if getattr(request, _ISSUED, False):

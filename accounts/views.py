@@ -266,14 +266,15 @@ class DesignateStepUpView(StepUpView):
 
     def done(self, grant):
         request = self.request
-        designation.device_designate(
-            customer=request.user,
-            grant=grant.token,
-            session_key=request.session.session_key or "",
-            device_token=device_token_issue(request),
-            name=grant.detail.get("name") or "",
-            request=request,
-        )
+        with device_token_issue(request) as token:
+            designation.device_designate(
+                customer=request.user,
+                grant=grant.token,
+                session_key=request.session.session_key or "",
+                device_token=token,
+                name=grant.detail.get("name") or "",
+                request=request,
+            )
         return _("이 단말기를 지정했습니다.")
 
     def next_url(self, grant):

@@ -170,14 +170,15 @@ class CloudDeviceStepUpView(StepUpView):
 
     def done(self, grant):
         request = self.request
-        services.cloud_device_register(
-            grant=grant.token,
-            bank=request.bank,
-            session_key=request.session.session_key or "",
-            device_token=device_token_issue(request),
-            user_agent=request.headers.get("User-Agent", ""),
-            request=request,
-        )
+        with device_token_issue(request) as token:
+            services.cloud_device_register(
+                grant=grant.token,
+                bank=request.bank,
+                session_key=request.session.session_key or "",
+                device_token=token,
+                user_agent=request.headers.get("User-Agent", ""),
+                request=request,
+            )
         return _("이 기기를 금융인증서 이용기기로 등록했습니다.")
 
     def next_url(self, grant):

@@ -82,14 +82,15 @@ def issue_complete_view(request, data):
         setup = cloud_setup_take(request, "issue", services.CloudSetup)
         if setup is None:
             raise CertificateRefused(Refusal.NOT_VERIFIED)
-        certificate = services.certificate_issue_financial(
-            **common,
-            verifier=data["verifier"],
-            wrapped_key=data["wrapped_key"],
-            setup=setup,
-            device_token=device_token_issue(request),
-            user_agent=request.headers.get("User-Agent", ""),
-        )
+        with device_token_issue(request) as token:
+            certificate = services.certificate_issue_financial(
+                **common,
+                verifier=data["verifier"],
+                wrapped_key=data["wrapped_key"],
+                setup=setup,
+                device_token=token,
+                user_agent=request.headers.get("User-Agent", ""),
+            )
     else:
         certificate = services.certificate_issue_joint(**common)
     grant_forget(request, ISSUE)

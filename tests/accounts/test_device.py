@@ -78,6 +78,16 @@ def test_designating_this_browser_gives_it_an_httponly_device_cookie(
     assert "지금 쓰는 단말기" in page.content.decode()
 
 
+def test_a_refused_designation_gives_no_device_cookie(logged_in_client, customer):
+    for n in range(5):
+        DesignatedDevice.objects.create(customer=customer, token_digest=device_digest(f"{n:043d}"), name=f"PC {n}")
+    response = web_verify_by_sms(logged_in_client, DESIGNATE, customer, detail={"name": "6번째"})
+    assert response["Location"] == "/nuri/devices/"
+    assert DesignatedDevice.objects.filter(customer=customer).count() == 5
+    assert DEVICE_COOKIE not in response.cookies
+    assert DEVICE_COOKIE not in logged_in_client.cookies
+
+
 def test_a_known_device_cookie_is_kept_when_a_flow_needs_the_device(
     logged_in_client, customer, django_capture_on_commit_callbacks
 ):
@@ -89,7 +99,7 @@ def test_a_known_device_cookie_is_kept_when_a_flow_needs_the_device(
     assert DesignatedDevice.objects.get(customer=customer).token_digest == device_digest(token)
 
 
-@pytest.mark.parametrize("crafted", ["short", "x" * 43 + ";", "<script>" * 6, "a" * 200])
+@pytest.mark.parametrize("crafted", ["short", "x" * 43 + ";", "x" * 43 + "\n", "<script>" * 6, "a" * 200])
 def test_a_crafted_device_cookie_is_dropped_and_recognises_nothing(client, banks, crafted):
     client.cookies[DEVICE_COOKIE] = crafted
     response = client.get("/")
