@@ -120,14 +120,16 @@ class RequestIdMiddleware:
 
 
 class NoStoreMiddleware:
-    """Cache-Control: no-store on what is one person's: every page a logged-in
-    customer or staff member gets, and every JSON answer and CSV download
-    (receipts, history, the certificate window's answers), so neither a shared
-    computer's browser cache nor a proxy keeps a copy. Public pages and what
-    a view marked cacheable itself (the brand CSS) keep their headers; static
-    files never get here (WhiteNoise answers them before)."""
+    """Cache-Control: no-store on what is one person's: every answer a
+    logged-in customer or staff member gets (pages, receipts, history, their
+    certificates), and every JSON answer and CSV download (the certificate
+    window's answers during a logged-out issuance), so neither a shared
+    computer's browser cache nor a proxy keeps a copy. Public pages, the
+    public CA certificates and what a view marked cacheable itself (the brand
+    CSS) keep their headers; static files never get here (WhiteNoise answers
+    them before)."""
 
-    PRIVATE_TYPES = ("application/json", "text/csv", "application/pkcs7-mime", "application/pkix-cert")
+    PRIVATE_TYPES = ("application/json", "text/csv")
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -148,7 +150,9 @@ class EmptyRefusalMiddleware:
     class-based view, an empty HttpResponseBadRequest) gets a Korean message:
     the JSON {"error", "code"} a page's script reads when it asked for JSON,
     otherwise the site's error page. Bad input always gets a clear Korean
-    message (tests/fuzz); the Allow header and the status stay."""
+    message (tests/fuzz); the status, the Allow and Retry-After headers and
+    the cookies the view and inner middleware set stay. It sits inside
+    CsrfViewMiddleware, so the token the page's forms carry gets its cookie."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -168,4 +172,5 @@ class EmptyRefusalMiddleware:
         for header in ("Allow", "Retry-After"):
             if header in response:
                 refusal[header] = response[header]
+        refusal.cookies = response.cookies
         return refusal

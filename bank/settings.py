@@ -67,12 +67,14 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "accounts.device.DeviceMiddleware",
     "django.middleware.locale.LocaleMiddleware",
-    # Inside the language: an empty 4xx (a 405 from require_POST) gets a Korean message.
-    "bank.middleware.EmptyRefusalMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    # Inside the language and CSRF: an empty 4xx (a 405 from require_POST) gets
+    # a Korean page, and the token its forms carry (the footer's language
+    # switch) gets its cookie from CsrfViewMiddleware on the way out.
+    "bank.middleware.EmptyRefusalMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # After MessageMiddleware: the idle logout leaves a message for the next page.
     "bank.middleware.IdleTimeoutMiddleware",

@@ -5,6 +5,7 @@ import logging
 import re
 
 import pytest
+from django.test import Client
 
 from core.models import SmsMessage
 
@@ -45,10 +46,14 @@ def test_the_sms_log_masks_the_code_and_the_demo_phone_still_shows_it(customer, 
     assert "[******]" in caplog.text
 
 
-def test_what_is_one_persons_is_never_stored_by_a_cache(logged_in_client, client, banks):
+def test_what_is_one_persons_is_never_stored_by_a_cache(logged_in_client, banks, test_ca):
     page = logged_in_client.get("/nuri/accounts/")
     assert page.status_code == 200 and "no-store" in page["Cache-Control"]
-    answer = client.post("/nuri/certificates/challenge/", {"purpose": "login"})
+    # Logged out (a browser of its own: logged_in_client is pytest-django's client).
+    anonymous = Client()
+    answer = anonymous.post("/nuri/certificates/challenge/", {"purpose": "login"})
     assert answer["Content-Type"].startswith("application/json") and "no-store" in answer["Cache-Control"]
-    # What is public keeps its own caching: the bank's brand colours.
-    assert "no-store" not in client.get("/brand/nuri.css")["Cache-Control"]
+    # What is public keeps its own caching: the bank's brand colours, the CA certificate relying parties fetch.
+    assert "no-store" not in anonymous.get("/brand/nuri.css")["Cache-Control"]
+    public_ca = anonymous.get("/ca/issuing.der")
+    assert public_ca.status_code == 200 and "no-store" not in public_ca.get("Cache-Control", "")

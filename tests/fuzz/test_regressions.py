@@ -4,8 +4,10 @@ Each fails without its fix; run them on SQLite and on PostgreSQL (NUL bytes
 are a PostgreSQL error, not an SQLite one)."""
 
 import base64
+import re
 
 import pytest
+from django.conf import settings
 from django.test import Client
 
 from tests.fuzz.strategies import ocsp_request
@@ -52,6 +54,18 @@ def test_a_script_asking_in_json_gets_the_405_message_in_json(client, banks):
 
 def test_head_keeps_its_empty_body(client, banks):
     assert client.head("/nuri/logout/").content == b""
+
+
+def test_the_405_page_of_a_new_browser_carries_a_working_csrf_token(banks):
+    """The refusal page's footer has the language switch form: the token in it
+    must come with its cookie, or the switch is refused by CSRF."""
+    browser = Client(enforce_csrf_checks=True)
+    response = browser.get("/nuri/logout/")
+    assert response.status_code == 405
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', response.content.decode()).group(1)
+    assert settings.CSRF_COOKIE_NAME in response.cookies
+    switched = browser.post("/i18n/setlang/", {"language": "en", "next": "/nuri/", "csrfmiddlewaretoken": token})
+    assert switched.status_code == 302
 
 
 # --- NUL bytes where a token is expected (the tester's PostgreSQL 500s) ----------------------------
