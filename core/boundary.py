@@ -136,11 +136,7 @@ def hold(queryset) -> list:
         raise RuntimeError("hold() is for code running inside a @service")
     if connection.vendor == "postgresql":
         table = queryset.model._meta.db_table
-        keys = sorted({_advisory_key(table, pk) for pk in queryset.values_list("pk", flat=True)} - set(call.advisory_keys))
-        with connection.cursor() as cursor:
-            for key in keys:
-                cursor.execute("SELECT pg_advisory_lock(%s)", [key])
-                call.advisory_keys.append(key)
+        _advisory_lock(call, {_advisory_key(table, pk) for pk in queryset.values_list("pk", flat=True)})
     # of=self: a select_related nullable join (a customer's bank) cannot be locked on PostgreSQL, nor needs to be.
     # no_key: FOR NO KEY UPDATE excludes the other holders but not the foreign-key
     # checks of rows that merely reference the held one (an audit row naming the
@@ -166,10 +162,16 @@ def hold_key(name: str) -> None:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
         return
-    if key not in call.advisory_keys:
-        with connection.cursor() as cursor:
+    _advisory_lock(call, {key})
+
+
+def _advisory_lock(call: _Call, keys: set[int]) -> None:
+    """Session-level advisory locks on `keys` not yet held by this call (in a
+    fixed order), released by _release_advisory_locks when the call ends."""
+    with connection.cursor() as cursor:
+        for key in sorted(keys - set(call.advisory_keys)):
             cursor.execute("SELECT pg_advisory_lock(%s)", [key])
-        call.advisory_keys.append(key)
+            call.advisory_keys.append(key)
 
 
 def _advisory_key(table: str, pk) -> int:

@@ -13,10 +13,6 @@ def request_id_new() -> str:
     return secrets.token_hex(6)
 
 
-def request_id_current() -> str:
-    return _CURRENT.get()
-
-
 def request_id_enter(request_id: str):
     return _CURRENT.set(request_id)
 
