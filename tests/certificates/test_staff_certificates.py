@@ -23,7 +23,7 @@ from certificates.services import certificate_status_change
 from core.models import SmsMessage
 from flows import demo
 from tests.certificates.conftest import issue_for
-from tests.conftest import totp_now
+from tests.worlds import staff_log_in
 
 CHANGELIST = "/staff/certificates/certificate/"
 
@@ -33,19 +33,7 @@ def change_page(certificate) -> str:
 
 
 def console_login(username: str, password: str, device) -> Client:
-    client = Client()
-    response = client.post(
-        "/staff/login/",
-        {
-            "username": username,
-            "password": password,
-            "otp_device": device.persistent_id,
-            "otp_token": totp_now(device),
-            "next": "/staff/",
-        },
-    )
-    assert response.status_code == 302, response.content.decode()[:2000]
-    return client
+    return staff_log_in(Client(), username=username, password=password, device=device)
 
 
 @pytest.fixture

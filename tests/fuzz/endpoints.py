@@ -1,7 +1,7 @@
 """Every URL pattern, from Django's resolver, and what each one accepts.
 
-Nobody lists endpoints here: `endpoints()` walks `get_resolver().url_patterns`
-(the staff console and /ca/ included), so a new view is fuzzed the day it
+Nobody lists endpoints here: `endpoints()` walks Django's resolver
+(tests/urlpatterns.py: the staff console and /ca/ included), so a new view is fuzzed the day it
 is added. What a view accepts is discovered, not declared:
 
 - the Django forms it uses: a form class captured by a decorator
@@ -20,13 +20,13 @@ test (test_endpoints.py) fails for a pattern that is neither.
 import re
 import types
 from dataclasses import dataclass, field
-from functools import reduce
 from html.parser import HTMLParser
 from urllib.parse import parse_qsl, urlsplit
 
 from django import forms
-from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import RegexPattern, RoutePattern
+
+from tests.urlpatterns import UrlPattern, url_patterns
 
 # route (as ResolverMatch.route spells it) -> why it is not fuzzed.
 EXCLUDED: dict[str, str] = {}
@@ -35,22 +35,8 @@ _PARAM = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>[^>]+)>")
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,30}$")
 
 
-def _join_route(first: str, second: str) -> str:
-    # As django.urls.resolvers.URLResolver._join_route: ResolverMatch.route of a match.
-    return second if not first else first + second.removeprefix("^")
-
-
-@dataclass
-class Endpoint:
-    route: str  # ResolverMatch.route of a request that reaches this pattern
-    segments: tuple  # the RoutePattern / RegexPattern of each level, outermost first
-    callback: object
-    name: str  # namespaced URL name ("certificates:detail", "admin:accounts_customer_change")
-    default_args: dict
-
-    @property
-    def staff(self) -> bool:
-        return self.route.startswith("staff/")
+class Endpoint(UrlPattern):
+    """A URL pattern (tests/urlpatterns.py) and how to build paths that reach it."""
 
     @property
     def admin_model(self) -> str | None:
@@ -88,21 +74,7 @@ class Endpoint:
 
 def endpoints() -> list[Endpoint]:
     """Every URL pattern of the project, in resolver order."""
-    found = []
-
-    def walk(patterns, segments, namespaces):
-        for pattern in patterns:
-            if isinstance(pattern, URLResolver):
-                walk(pattern.url_patterns, segments + (pattern.pattern,), namespaces + [pattern.namespace or ""])
-            elif isinstance(pattern, URLPattern):
-                all_segments = segments + (pattern.pattern,)
-                route = reduce(_join_route, (str(s) for s in all_segments), "")
-                namespace = ":".join(n for n in namespaces if n)
-                name = f"{namespace}:{pattern.name}" if namespace else (pattern.name or "")
-                found.append(Endpoint(route, all_segments, pattern.callback, name, dict(pattern.default_args)))
-
-    walk(get_resolver().url_patterns, (), [])
-    return found
+    return url_patterns(Endpoint)
 
 
 # --- What a view's code accepts ---------------------------------------------------------------

@@ -15,6 +15,8 @@ from urllib.parse import quote_from_bytes
 from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 from hypothesis import strategies as st
 
+from certificates.der import integer as der_integer
+from certificates.der import tlv
 from tests.fuzz import world as W
 
 # --- Values -------------------------------------------------------------------------------------
@@ -187,21 +189,6 @@ def encode(value) -> bytes:
     return str(value).encode("utf-8", "surrogatepass")
 
 
-def _der_len(n: int) -> bytes:
-    if n < 0x80:
-        return bytes([n])
-    body = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    return bytes([0x80 | len(body)]) + body
-
-
-def tlv(tag: int, content: bytes) -> bytes:
-    return bytes([tag]) + _der_len(len(content)) + content
-
-
-def der_int(n: int) -> bytes:
-    return tlv(0x02, n.to_bytes(max(1, (n.bit_length() + 8) // 8), "big", signed=True))
-
-
 SHA1 = tlv(0x30, tlv(0x06, bytes.fromhex("2b0e03021a")) + b"\x05\x00")
 SHA256 = tlv(0x30, tlv(0x06, bytes.fromhex("608648016503040201")) + b"\x05\x00")
 NONCE_OID = tlv(0x06, bytes.fromhex("2b0601050507300102"))
@@ -210,7 +197,7 @@ NONCE_OID = tlv(0x06, bytes.fromhex("2b0601050507300102"))
 def ocsp_request(serials, name_hash: bytes, key_hash: bytes, *, algorithm=SHA1, nonce: bytes | None = None) -> bytes:
     """A DER OCSPRequest (RFC 6960 §4.1.1) for any integers, negative and huge included."""
     requests = b"".join(
-        tlv(0x30, tlv(0x30, algorithm + tlv(0x04, name_hash) + tlv(0x04, key_hash) + der_int(serial))) for serial in serials
+        tlv(0x30, tlv(0x30, algorithm + tlv(0x04, name_hash) + tlv(0x04, key_hash) + der_integer(serial))) for serial in serials
     )
     tbs = tlv(0x30, requests)
     if nonce is not None:

@@ -19,25 +19,22 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from django.apps import apps
 from django.db import models
 from django.test import Client
-from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import designation
-from accounts.device import DEVICE_COOKIE
 from accounts.models import Customer
 from banking.models import Transfer
-from banking.services import TransferDraft, favourite_add
+from banking.services import favourite_add
 from certificates import ca
 from certificates.challenges import challenge_create
 from certificates.client import copy as pycopy
 from certificates.models import Challenge
 from flows import demo
-from flows.transfers import transfer_challenge_create, transfer_signed
-from tests.certificates.conftest import issue_for, sign
+from tests.certificates.conftest import issue_for
 from tests.certificates.test_cloud import issue_cloud
 from tests.certificates.test_registration import register
-from tests.conftest import totp_now
 from tests.verification import Purpose, verified, web_verify
+from tests.worlds import browser, log_in, signed_transfer, staff_log_in
 
 HONG_DEVICE = "H" * 43
 YOUNGHEE_DEVICE = "Y" * 43
@@ -84,53 +81,6 @@ class World:
         return client
 
 
-def _login(path: str, data: dict, device: str | None = None) -> Client:
-    client = Client()
-    if device:
-        client.cookies[DEVICE_COOKIE] = device
-    response = client.post(path, data)
-    assert response.status_code == 302, response.content.decode()[:2000]
-    return client
-
-
-def _staff_login(username: str, password: str, device) -> Client:
-    return _login(
-        "/staff/login/",
-        {
-            "username": username,
-            "password": password,
-            "otp_device": device.persistent_id,
-            "otp_token": totp_now(device),
-            "next": "/staff/",
-        },
-    )
-
-
-def _signed_transfer(holder, to_account, amount: int, session_key: str) -> Transfer:
-    customer = holder.customer
-    draft = TransferDraft(
-        from_account_id=customer.deposit_accounts.get().pk,
-        to_bank_code=to_account.bank.code,
-        to_number=to_account.number,
-        amount=amount,
-        memo_mine="퍼즈 시험",
-        memo_theirs=customer.name,
-        at=timezone.now(),
-    )
-    challenge = transfer_challenge_create(customer=customer, bank=customer.bank, session_key=session_key, draft=draft)
-    record, _replayed = transfer_signed(
-        customer=customer,
-        bank=customer.bank,
-        draft=draft,
-        session_key=session_key,
-        token=challenge.token,
-        certificate_der=holder.der,
-        signature=sign(holder.key, bytes(challenge.to_sign)),
-        device_token="T" * 43,
-    )
-    return record
-
-
 def build_world() -> World:
     """Seed everything (call inside a transaction the caller rolls back)."""
     banks, customers, _staff, _device = demo.seed_all()
@@ -148,9 +98,17 @@ def build_world() -> World:
 
     # Money that moved, with signed receipts: each customer actor has sent and received.
     account = {c.login_id: c.deposit_accounts.get() for c in (hong, younghee, chulsoo)}
-    _signed_transfer(hong_holder, account["chulsoo"], 120_000, "fuzz-seed-t1")
-    _signed_transfer(younghee_holder, account["hong"], 30_000, "fuzz-seed-t2")
-    _signed_transfer(chulsoo_holder, account["younghee"], 45_000, "fuzz-seed-t3")
+    sent = ((hong_holder, "chulsoo", 120_000), (younghee_holder, "hong", 30_000), (chulsoo_holder, "younghee", 45_000))
+    for n, (holder, to, amount) in enumerate(sent, start=1):
+        signed_transfer(
+            holder,
+            account[to],
+            amount=amount,
+            memo_mine="퍼즈 시험",
+            memo_theirs=holder.customer.name,
+            session_key=f"fuzz-seed-t{n}",
+            device_token="T" * 43,
+        )
     favourite_add(customer=hong, account=account["chulsoo"], nickname="철수")
     favourite_add(customer=younghee, account=account["hong"], nickname="길동")
     favourite_add(customer=chulsoo, account=account["younghee"], nickname="영희")
@@ -203,7 +161,7 @@ def build_world() -> World:
     other_copy = Client()
     other_copy.post("/daon/certificates/copy/open/", {"receiver_commitment": base64.b64encode(os.urandom(32)).decode()})
 
-    clients[HONG] = _login("/nuri/login/", {"login_id": "hong", "password": demo.DEMO_PASSWORD}, HONG_DEVICE)
+    clients[HONG] = log_in(browser(HONG_DEVICE), bank_slug="nuri", login_id="hong", password=demo.DEMO_PASSWORD)
     response = clients[HONG].post(
         "/nuri/transfer/",
         {
@@ -217,13 +175,13 @@ def build_world() -> World:
     )
     assert response.status_code == 302, response.content.decode()[:3000]
     assert clients[HONG].get("/nuri/transfer/review/").status_code == 200
-    clients[CHULSOO] = _login("/daon/login/", {"login_id": "chulsoo", "password": demo.DEMO_PASSWORD}, CHULSOO_DEVICE)
+    clients[CHULSOO] = log_in(browser(CHULSOO_DEVICE), bank_slug="daon", login_id="chulsoo", password=demo.DEMO_PASSWORD)
 
     roles = {role.username: role for role in demo.STAFF_ROLES}
     for actor, (member, device) in zip((TELLER, OFFICER), demo.seed_staff_roles(), strict=True):
-        clients[actor] = _staff_login(member.username, roles[member.username].password, device)
+        clients[actor] = staff_log_in(Client(), username=member.username, password=roles[member.username].password, device=device)
     _staff, staff_device = demo.seed_staff()
-    clients[STAFF] = _staff_login(demo.STAFF_USERNAME, demo.STAFF_PASSWORD, staff_device)
+    clients[STAFF] = staff_log_in(Client(), username=demo.STAFF_USERNAME, password=demo.STAFF_PASSWORD, device=staff_device)
 
     world.cookies = {actor: client.cookies for actor, client in clients.items()}
     world.person = {HONG: hong.rrn_index, CHULSOO: chulsoo.rrn_index}

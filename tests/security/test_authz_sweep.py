@@ -1,7 +1,7 @@
 """Authorization sweep (issue 12 §4).
 
-Every URL pattern Django resolves (a recursive walk of the root resolver,
-the staff console and /ca/ included) is requested with its parameters
+Every URL pattern Django resolves (tests/urlpatterns.py walks the root
+resolver, the staff console and /ca/ included) is requested with its parameters
 filled with *another* customer's identifiers: account numbers, transfer
 numbers, certificate serials, favourite and device ids, copy and challenge
 tokens, staff-console object ids. GET, and POST with plausible form data
@@ -60,7 +60,6 @@ from django.contrib.contenttypes.models import ContentType
 from django.core import mail
 from django.db import connection, transaction
 from django.test import Client, TestCase
-from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -75,6 +74,7 @@ from core.models import SmsMessage
 from flows.views import StepUpView
 from tests.certificates.conftest import sign
 from tests.security import world as world_module
+from tests.urlpatterns import UrlPattern, url_patterns
 
 # Patterns not swept, with the reason. The coverage test fails on a pattern
 # that is neither fillable nor listed here, and on a listed one that is gone.
@@ -95,11 +95,8 @@ ALLOWED_CHANGES: dict[str, tuple[tuple[str, ...], str]] = {
 # --- The patterns ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Pattern:
-    route: str  # the full route, prefixes joined
-    name: str  # namespace:name, or "" for unnamed patterns
-    callback: object
+class Pattern(UrlPattern):
+    """A URL pattern (tests/urlpatterns.py) and what the sweep needs to know of it."""
 
     @property
     def params(self) -> list[str]:
@@ -108,10 +105,6 @@ class Pattern:
     @property
     def in_bank(self) -> bool:
         return self.route.startswith("<slug:bank>/")
-
-    @property
-    def staff(self) -> bool:
-        return self.route.startswith("staff/")
 
     @property
     def admin_model(self) -> tuple[str, str] | None:
@@ -138,19 +131,8 @@ TOKEN = re.compile(r"<(?:(\w+):)?(\w+)>|\(\?P<(\w+)>[^)]*\)")
 ADMIN_MODELS = {(model._meta.app_label, model._meta.model_name): admin for model, admin in staff_site._registry.items()}
 
 
-def walk(patterns, prefix="", namespace="") -> list[Pattern]:
-    found = []
-    for entry in patterns:
-        if isinstance(entry, URLResolver):
-            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
-            found += walk(entry.url_patterns, prefix + str(entry.pattern), inner)
-        elif isinstance(entry, URLPattern):
-            found.append(Pattern(prefix + str(entry.pattern), f"{namespace}{entry.name}" if entry.name else "", entry.callback))
-    return found
-
-
 def all_patterns() -> list[Pattern]:
-    return walk(get_resolver().url_patterns)
+    return url_patterns(Pattern)
 
 
 # --- Filling a pattern's parameters with a victim's identifiers ----------------------------------

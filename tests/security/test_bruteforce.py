@@ -53,19 +53,20 @@ from audit.models import AuditEvent
 from banking.models import DepositAccount
 from banking.services import ledger
 from certificates import services as certificate_services
-from certificates.challenges import challenge_create
 from certificates.client import copy as pycopy
 from certificates.exceptions import CertificateRefused, Refusal
-from certificates.models import Challenge, CloudKey, CopyClientCounter
+from certificates.models import CloudKey, CopyClientCounter
 from certificates.services import copy as copy_services
-from certificates.verify import pin_verifier_for
 from core.errors import DomainError
 from core.models import Throttle
 from flows import demo, stepup
-from tests.certificates.conftest import SESSION, sign, spki
+from tests.certificates.conftest import SESSION
+from tests.certificates.test_cloud import DEVICE, issue_cloud
+from tests.certificates.test_cloud import PIN_OK as CLOUD_PIN
+from tests.certificates.test_cloud import pin_verifier as cloud_verifier
 from tests.concurrency import at_once
 from tests.conftest import PASSWORD, PIN, totp_now
-from tests.verification import Purpose, verified
+from tests.verification import Purpose
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -78,6 +79,31 @@ def wait_until(predicate, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while not predicate() and time.monotonic() < deadline:
         time.sleep(0.005)
+
+
+def _identify(customer, account, *, session_key: str = SESSION, pin: str = PIN):
+    """본인확인 while logged in (before issuing a certificate): the customer's RRN and account, and `pin`."""
+    return stepup.stepup_start(
+        purpose=Purpose.ISSUE,
+        customer=customer,
+        session_key=session_key,
+        rrn=customer.decrypted_rrn(),
+        account_number=account.number,
+        pin=pin,
+    )
+
+
+def _identify_logged_out(customer, account, *, session_key: str, rrn: str | None = None, pin: str = PIN):
+    """본인확인 from the login page: the customer's name, `rrn` (else the customer's), account, and `pin`."""
+    return stepup.stepup_start_logged_out(
+        purpose=Purpose.ISSUE,
+        bank=customer.bank,
+        session_key=session_key,
+        name=customer.name,
+        rrn=rrn or customer.decrypted_rrn(),
+        account_number=account.number,
+        pin=pin,
+    )
 
 
 class Race:
@@ -184,14 +210,7 @@ def test_account_pin_lock_of_a_logged_in_verification_compares_exactly_the_limit
     race = Race(checked=spy(ledger, "digests_match"), limit=limit, right_late=right_late)
 
     def attempt(i, right):
-        return stepup.stepup_start(
-            purpose=Purpose.ISSUE,
-            customer=customer,
-            session_key=f"guesser-{i}",
-            rrn=customer.decrypted_rrn(),
-            account_number=account.number,
-            pin=PIN if right else f"{9000 + i:04d}",
-        )
+        return _identify(customer, account, session_key=f"guesser-{i}", pin=PIN if right else f"{9000 + i:04d}")
 
     outcomes = race.run(attempt)
     assert race.checked.count == limit
@@ -203,14 +222,7 @@ def test_account_pin_lock_of_a_logged_in_verification_compares_exactly_the_limit
     assert account.pin_failed_count == limit and account.pin_locked
     assert not VerificationGrant.objects.exists()
     with pytest.raises(DomainError) as refused:
-        stepup.stepup_start(
-            purpose=Purpose.ISSUE,
-            customer=customer,
-            session_key="after",
-            rrn=customer.decrypted_rrn(),
-            account_number=account.number,
-            pin=PIN,
-        )
+        _identify(customer, account, session_key="after")
     assert refused.value.code == "account_pin_locked"
 
 
@@ -230,15 +242,7 @@ def test_logged_out_verification_backs_off_the_account_pin_exactly_and_never_loc
     race = Race(checked=spy(ledger, "digests_match"), limit=free + 1, right_late=right_late)
 
     def attempt(i, right):
-        return stepup.stepup_start_logged_out(
-            purpose=Purpose.ISSUE,
-            bank=customer.bank,
-            session_key=f"guesser-{i}",
-            name=customer.name,
-            rrn=customer.decrypted_rrn(),
-            account_number=account.number,
-            pin=PIN if right else f"{9000 + i:04d}",
-        )
+        return _identify_logged_out(customer, account, session_key=f"guesser-{i}", pin=PIN if right else f"{9000 + i:04d}")
 
     outcomes = race.run(attempt)
     assert race.checked.count == free + 1
@@ -254,37 +258,12 @@ def test_logged_out_verification_backs_off_the_account_pin_exactly_and_never_loc
 
 # --- 금융인증서 PIN ---------------------------------------------------------------------------------
 
-CLOUD_PIN = "482916"
-DEVICE = "D" * 43
-
 
 @pytest.fixture
 def cloud_certificate(test_ca, customer, rsa_keys, django_capture_on_commit_callbacks):
-    """홍길동's 금융인증서, issued through the service a browser uses, on DEVICE."""
-    setup = certificate_services.cloud_setup_new()
-    grant = verified(customer, Purpose.ISSUE, session_key=SESSION, detail={"kind": "financial", "reason": "new"})
-    challenge = challenge_create(purpose=Challenge.Purpose.ISSUE, bank=customer.bank, session_key=SESSION, customer=customer)
-    key = rsa_keys[2]
+    """홍길동's 금융인증서 (PIN CLOUD_PIN), issued through the service a browser uses, on DEVICE."""
     with django_capture_on_commit_callbacks(execute=True):
-        return certificate_services.certificate_issue_financial(
-            grant=grant,
-            bank=customer.bank,
-            session_key=SESSION,
-            token=challenge.token,
-            public_key_spki=spki(key),
-            signature=sign(key, bytes(challenge.to_sign)),
-            r=b"r" * 20,
-            verifier=pin_verifier_for(CLOUD_PIN, salt=setup.verifier_salt, iterations=setup.iterations),
-            wrapped_key=b"\x01" + b"\x5a" * (12 + 1250 + 16),
-            setup=setup,
-            device_token=DEVICE,
-            user_agent="Mozilla/5.0 Chrome/156.0",
-        )
-
-
-def cloud_verifier(certificate, pin: str) -> bytes:
-    key = CloudKey.objects.get(certificate=certificate)
-    return pin_verifier_for(pin, salt=bytes(key.verifier_salt), iterations=key.iterations)
+        return issue_cloud(customer, rsa_keys[2], device=DEVICE)
 
 
 @VARIANTS
@@ -323,15 +302,7 @@ def test_cloud_pin_lock_compares_exactly_the_limit_of_50_parallel_guesses(cloud_
 def test_sms_code_is_discarded_after_exactly_the_limit_of_50_parallel_guesses(customer, spy, right_late):
     """The SMS step of a verification: the code is guessed."""
     limit = settings.CERTBANK_SMS_MAX_FAILURES
-    account = DepositAccount.objects.get(owner=customer)
-    grant = stepup.stepup_start(
-        purpose=Purpose.ISSUE,
-        customer=customer,
-        session_key=SESSION,
-        rrn=customer.decrypted_rrn(),
-        account_number=account.number,
-        pin=PIN,
-    )
+    grant = _identify(customer, DepositAccount.objects.get(owner=customer))
     grant_sms_send(grant=grant)
     code = PhoneDevice.objects.get(user=customer).token
     wrong = [f"{(int(code) + 1 + i) % 1_000_000:06d}" for i in range(GUESSERS)]
@@ -381,15 +352,7 @@ def test_otp_backs_off_after_exactly_the_free_tries_of_50_parallel_guesses(custo
     free = account_services._otp_policy().free
     with time_machine.travel(datetime.datetime(2026, 11, 22, 3, 0, 1, tzinfo=datetime.UTC), tick=False) as clock:
         device = TOTPDevice.objects.create(user=customer, name="OTP", confirmed=True)
-        account = DepositAccount.objects.get(owner=customer)
-        grant = stepup.stepup_start(
-            purpose=Purpose.ISSUE,
-            customer=customer,
-            session_key=SESSION,
-            rrn=customer.decrypted_rrn(),
-            account_number=account.number,
-            pin=PIN,
-        )
+        grant = _identify(customer, DepositAccount.objects.get(owner=customer))
         accepted = _window_codes(device)
         right_code = sorted(accepted)[0]
         wrong = [code for code in (f"{(7919 * i + 13) % 1_000_000:06d}" for i in range(GUESSERS + 10)) if code not in accepted]
@@ -432,15 +395,7 @@ def test_logged_out_verification_backs_off_a_network_after_exactly_its_free_trie
     race = Race(checked=spy(Customer, "rrn_index_for"), limit=free + 1, right_late=right_late)
 
     def attempt(i, right):
-        return stepup.stepup_start_logged_out(
-            purpose=Purpose.ISSUE,
-            bank=customer.bank,
-            session_key=f"guesser-{i}",
-            name=customer.name,
-            rrn=customer.decrypted_rrn() if right else f"900101-1{i:06d}",
-            account_number=account.number,
-            pin=PIN,
-        )
+        return _identify_logged_out(customer, account, session_key=f"guesser-{i}", rrn=None if right else f"900101-1{i:06d}")
 
     outcomes = race.run(attempt)
     assert race.checked.count == free + 1

@@ -10,47 +10,40 @@ e-mail address, a balance) that the sweep searches every answer for.
 """
 
 import base64
-import os
 from dataclasses import dataclass, field
 
 from django.contrib.auth.models import Group, Permission
 from django.test import Client
-from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import designation
 from accounts import rrn as rrn_rules
-from accounts.device import DEVICE_COOKIE
 from accounts.models import Customer
 from audit.models import AuditEvent
 from banking import services as banking_services
 from banking.models import DepositAccount, LedgerEntry, Transfer
-from banking.services import TransferDraft
-from certificates import services as certificate_services
-from certificates.challenges import challenge_create
 from certificates.client import copy as pycopy
 from certificates.models import Certificate, CertificateRegistration, Challenge, CloudDevice
-from certificates.verify import pin_verifier_for
 from core.models import Bank, SmsMessage
 from flows import demo
 from flows.signup import customer_create_verified
-from flows.transfers import transfer_challenge_create, transfer_signed
-from tests.certificates.conftest import issue_for, sign, spki
-from tests.conftest import totp_now
+from tests.certificates.conftest import issue_for
+from tests.certificates.test_cloud import issue_cloud
+from tests.certificates.test_registration import register
+from tests.conftest import PIN
 from tests.verification import Purpose, verified
+from tests.worlds import browser, log_in, signed_transfer, staff_log_in
 
 VICTIM_PASSWORD = "Victim!Secret2026"
-VICTIM_PIN = "8642"
+VICTIM_PIN = PIN  # what tests.verification's 본인확인 types
 ATTACKER_PASSWORD = "Attacker!2026pw"
 ATTACKER_PIN = "1357"
-CLOUD_PIN = "482916"
 
 
 def rrn_for(front: str, serial: int) -> str:
     """A valid pre-2020 RRN `front`-G NNNNN C (check digit per DESIGN.md §1)."""
     body = f"{front}{serial:06d}"
-    check = (11 - sum(int(d) * w for d, w in zip(body, [2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5], strict=True)) % 11) % 10
-    return f"{body[:6]}-{body[6:]}{check}"
+    return f"{body[:6]}-{body[6:]}{rrn_rules.check_digit(body)}"
 
 
 def device_token(label: str) -> str:
@@ -138,10 +131,9 @@ class World:
     staff: list[StaffMember]
 
 
-def browser(device: str, **extra) -> Client:
-    client = Client(raise_request_exception=False, **extra)
-    client.cookies[DEVICE_COOKIE] = device
-    return client
+def _browser(device: str) -> Client:
+    """A browser whose server errors come back as 500 answers (the sweep counts them)."""
+    return browser(device, raise_request_exception=False)
 
 
 def _customer(banks, *, code, login_id, name, rrn, phone, email, password, pin, deposit) -> Customer:
@@ -158,80 +150,6 @@ def _customer(banks, *, code, login_id, name, rrn, phone, email, password, pin, 
     )
 
 
-def _login(client: Client, customer: Customer, password: str) -> None:
-    response = client.post(f"/{customer.bank.slug}/login/", {"login_id": customer.login_id, "password": password})
-    assert response.status_code == 302, response.content.decode()[:2000]
-
-
-def _issue_joint(customer, key, session_key):
-    grant = verified(customer, Purpose.ISSUE, session_key=session_key, pin=VICTIM_PIN, detail={"kind": "joint", "reason": "new"})
-    return issue_for(customer, key, session_key=session_key, grant=grant)
-
-
-def _issue_financial(customer, key, device: str, session_key: str) -> Certificate:
-    setup = certificate_services.cloud_setup_new()
-    grant = verified(
-        customer, Purpose.ISSUE, session_key=session_key, pin=VICTIM_PIN, detail={"kind": "financial", "reason": "new"}
-    )
-    challenge = challenge_create(purpose=Challenge.Purpose.ISSUE, bank=customer.bank, session_key=session_key, customer=customer)
-    return certificate_services.certificate_issue_financial(
-        grant=grant,
-        bank=customer.bank,
-        session_key=session_key,
-        token=challenge.token,
-        public_key_spki=spki(key),
-        signature=sign(key, bytes(challenge.to_sign)),
-        r=os.urandom(20),
-        verifier=pin_verifier_for(CLOUD_PIN, salt=setup.verifier_salt, iterations=setup.iterations),
-        wrapped_key=b"\x01" + os.urandom(12 + 1250 + 16),
-        setup=setup,
-        device_token=device,
-        user_agent="Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/156.0 Safari/537.36",
-    )
-
-
-def _register(holder, customer, session_key: str) -> None:
-    grant = verified(customer, Purpose.REGISTER, session_key=session_key, pin=VICTIM_PIN)
-    challenge = challenge_create(
-        purpose=Challenge.Purpose.REGISTER, bank=customer.bank, session_key=session_key, customer=customer
-    )
-    certificate_services.certificate_register_at_bank(
-        grant=grant,
-        bank=customer.bank,
-        session_key=session_key,
-        token=challenge.token,
-        certificate_der=holder.der,
-        signature=sign(holder.key, bytes(challenge.to_sign)),
-        r=holder.r,
-    )
-
-
-def _transfer(holder, to_account, device: str, *, memo_mine: str, memo_theirs: str, session_key: str) -> Transfer:
-    draft = TransferDraft(
-        from_account_id=DepositAccount.objects.get(owner=holder.customer).pk,
-        to_bank_code=to_account.bank.code,
-        to_number=to_account.number,
-        amount=50_000,
-        memo_mine=memo_mine,
-        memo_theirs=memo_theirs,
-        at=timezone.now(),
-    )
-    challenge = transfer_challenge_create(
-        customer=holder.customer, bank=holder.customer.bank, session_key=session_key, draft=draft
-    )
-    record, _replayed = transfer_signed(
-        customer=holder.customer,
-        bank=holder.customer.bank,
-        draft=draft,
-        session_key=session_key,
-        token=challenge.token,
-        certificate_der=holder.der,
-        signature=sign(holder.key, bytes(challenge.to_sign)),
-        device_token=device,
-    )
-    return record
-
-
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
@@ -239,7 +157,7 @@ def _b64(data: bytes) -> str:
 def _copy_through(victim: Victim, holder) -> str:
     """인증서 복사 from the victim's PC to the victim's phone, up to the upload:
     the relay holds the sealed certificate for the phone. Returns its token."""
-    phone, pc = browser(device_token("P")), browser(device_token("Q"))
+    phone, pc = _browser(device_token("P")), _browser(device_token("Q"))
     base = f"/{victim.bank.slug}/certificates/copy/"
     receiver, sender = pycopy.create_receiver(), pycopy.create_sender()
     opened = phone.post(base + "open/", {"receiver_commitment": _b64(receiver.commitment)}).json()
@@ -344,17 +262,12 @@ def _victim(banks, *, code, login_id, name, rrn, phone, email, deposit, device, 
         pin=VICTIM_PIN,
         deposit=deposit,
     )
-    client = browser(device)
-    _login(client, customer, VICTIM_PASSWORD)
+    client = log_in(_browser(device), bank_slug=customer.bank.slug, login_id=customer.login_id, password=VICTIM_PASSWORD)
     return Victim(customer=customer, client=client, device=device, rrn=rrn, markers=_markers(customer, rrn, **markers))
 
 
 def _staff_login(role: str, user: Customer, password: str, device: TOTPDevice) -> StaffMember:
-    client = browser(device_token(f"staff-{role}-"))
-    response = client.post(
-        "/staff/login/", {"username": user.username, "password": password, "otp_token": totp_now(device), "next": "/staff/"}
-    )
-    assert response.status_code == 302, (role, response.content.decode()[:2000])
+    client = staff_log_in(_browser(device_token(f"staff-{role}-")), username=user.username, password=password, device=device)
     return StaffMember(role=role, user=user, client=client)
 
 
@@ -424,24 +337,25 @@ def build(rsa_keys) -> World:
         device=device_token("X"),
     )
     session = "sweep-seed-session"
-    holder1 = _issue_joint(v1.customer, rsa_keys[0], session)
-    holder2 = _issue_joint(v2.customer, rsa_keys[1], session)
-    _issue_financial(v1.customer, rsa_keys[2], v1.device, session)
-    _register(holder1, v1b.customer, session)
-    record = _transfer(
+    holder1 = issue_for(v1.customer, rsa_keys[0], session_key=session)
+    holder2 = issue_for(v2.customer, rsa_keys[1], session_key=session)
+    issue_cloud(v1.customer, rsa_keys[2], device=v1.device)
+    register(holder1, v1b.customer, session_key=session)
+    record = signed_transfer(
         holder1,
         v2.account,
-        v1.device,
+        amount=50_000,
         memo_mine=v1.markers["memo (mine)"],
         memo_theirs=v1.markers["memo (theirs)"],
         session_key=session,
+        device_token=v1.device,
     )
     v1.references.append(str(record.reference))
     favourite = banking_services.favourite_add(
         customer=v1.customer, account=v2.account, nickname=v1.markers["favourite nickname"]
     )
     v1.favourites.append(favourite.pk)
-    grant = verified(v1.customer, Purpose.DESIGNATE, session_key=session, pin=VICTIM_PIN)
+    grant = verified(v1.customer, Purpose.DESIGNATE, session_key=session)
     device = designation.device_designate(
         customer=v1.customer, grant=grant, session_key=session, device_token=v1.device, name=v1.markers["device name"]
     )
@@ -468,7 +382,7 @@ def build(rsa_keys) -> World:
             pin=ATTACKER_PIN,
             deposit=10_000,
         )
-        client = browser(device_token(f"{n}"))
-        _login(client, customer, ATTACKER_PASSWORD)
-        attackers.append(Person(customer=customer, client=client, device=device_token(f"{n}")))
+        device = device_token(f"{n}")
+        client = log_in(_browser(device), bank_slug=customer.bank.slug, login_id=customer.login_id, password=ATTACKER_PASSWORD)
+        attackers.append(Person(customer=customer, client=client, device=device))
     return World(banks=banks, victims=[v1, v1b, v2], attackers=attackers, staff=_staff(banks))
