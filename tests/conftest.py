@@ -1,6 +1,7 @@
 """Fixtures shared by every test: the demo banks and ready customers."""
 
 import os
+from contextlib import contextmanager
 
 import pytest
 
@@ -165,17 +166,43 @@ def _ca_folder(tmp_path_factory):
     return tmp_path_factory.mktemp("ca-data")
 
 
-@pytest.fixture
-def test_ca(settings, _ca_folder):
-    """A CA shared by the tests of one session (2048-bit CA keys, for speed)."""
-    settings.DATA_DIR = _ca_folder
-    settings.CERTBANK_CA_PASSPHRASE = "test-ca-passphrase"
-    settings.CERTBANK_CA_KEY_BITS = 2048
+TEST_CA_PASSPHRASE = "test-ca-passphrase"
+
+
+@contextmanager
+def ca_in(settings, folder):
+    """The CA kept under `folder` (created there on first use) with the tests'
+    passphrase and 2048-bit CA keys, for speed; the cached CA is forgotten on
+    the way in and out."""
     from certificates import ca
 
+    settings.DATA_DIR = folder
+    settings.CERTBANK_CA_PASSPHRASE = TEST_CA_PASSPHRASE
+    settings.CERTBANK_CA_KEY_BITS = 2048
     ca.ca_reset_cache()
-    yield
-    ca.ca_reset_cache()
+    try:
+        yield
+    finally:
+        ca.ca_reset_cache()
+
+
+@pytest.fixture
+def test_ca(settings, _ca_folder):
+    """A CA shared by the tests of one session."""
+    with ca_in(settings, _ca_folder):
+        yield
+
+
+@pytest.fixture(scope="session")
+def production(tmp_path_factory):
+    """A production-settings server under gunicorn (tests/production_server.py),
+    one per test process: starting one takes ~20 s (migrate, collectstatic,
+    seed_demo), so the modules that need it share it; their tests are slow."""
+    from tests import production_server
+
+    server = production_server.start(tmp_path_factory.mktemp("production"))
+    yield server
+    production_server.stop(server)
 
 
 @pytest.fixture(autouse=True)

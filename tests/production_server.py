@@ -9,22 +9,19 @@ request without it came over plain http. The public URL written into
 certificates is https://127.0.0.1:<port>, as a real deployment's would be.
 """
 
-import atexit
 import http.client
 import os
-import secrets
-import socket
 import subprocess
 import sys
 import time
-from base64 import urlsafe_b64encode
 from dataclasses import dataclass
 from email.message import Message
 from http.cookies import SimpleCookie
 from pathlib import Path
 
+from tools.torture import server as gunicorn
+
 ROOT = Path(__file__).resolve().parent.parent
-DEMO_PASSWORD = "Certbank!2026"  # flows.demo.DEMO_PASSWORD (hong at 누리은행)
 
 
 @dataclass
@@ -126,41 +123,27 @@ class Browser:
         return self._keep(self.server.fetch("POST", path, https=True, headers=headers, body=body))
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _key() -> str:
-    return urlsafe_b64encode(secrets.token_bytes(32)).decode()
-
-
 def production_env(data_dir: Path, port: int) -> dict:
+    """The inherited environment without any DJANGO_/CERTBANK_/DATABASE_ variable
+    of the test session, and the production server's own."""
     env = {name: value for name, value in os.environ.items() if not name.startswith(("DJANGO_", "CERTBANK_", "DATABASE_"))}
     env.update(
-        DJANGO_SETTINGS_MODULE="bank.settings",
-        DJANGO_ENV="production",
-        DJANGO_DEBUG="false",
-        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
-        CERTBANK_FIELD_KEY=_key(),
-        CERTBANK_INDEX_KEY=_key(),
-        CERTBANK_CA_PASSPHRASE=secrets.token_urlsafe(24),
-        CERTBANK_CA_KEY_BITS="2048",  # faster to create; the profile is the same
-        CERTBANK_DATA_DIR=str(data_dir),
-        DATABASE_URL=f"sqlite:///{data_dir / 'production.sqlite3'}",
-        DJANGO_STATIC_ROOT=str(data_dir / "static"),
-        DJANGO_ALLOWED_HOSTS="127.0.0.1",
-        DJANGO_BEHIND_TLS_PROXY="true",
-        CERTBANK_PUBLIC_URL=f"https://127.0.0.1:{port}",
-        CERTBANK_LOG_LEVEL="WARNING",
+        gunicorn.production_environment(
+            database_url=f"sqlite:///{data_dir / 'production.sqlite3'}",
+            data_dir=data_dir,
+            static_root=data_dir / "static",
+            public_url=f"https://127.0.0.1:{port}",
+            allowed_hosts="127.0.0.1",
+            CERTBANK_CA_KEY_BITS="2048",  # faster to create; the profile is the same
+            DJANGO_BEHIND_TLS_PROXY="true",
+        )
     )
     return env
 
 
 def start(data_dir: Path) -> ProductionServer:
     """Migrate, collect static files, seed the demo data and start gunicorn."""
-    port = _free_port()
+    port = gunicorn.free_port()
     server = ProductionServer(port=port, data_dir=data_dir, env=production_env(data_dir, port))
     server.manage("migrate", "--noinput", "-v0")
     server.manage("collectstatic", "--noinput", "-v0")
@@ -187,23 +170,5 @@ def start(data_dir: Path) -> ProductionServer:
 
 
 def stop(server: ProductionServer) -> None:
-    if server.process is not None and server.process.poll() is None:
-        server.process.terminate()
-        try:
-            server.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
-            server.process.wait()
-
-
-_shared: ProductionServer | None = None
-
-
-def shared(tmp_path_factory) -> ProductionServer:
-    """One production server per test process (starting one takes ~20 s):
-    the test modules that need it share it; it stops when the process ends."""
-    global _shared
-    if _shared is None or _shared.process is None or _shared.process.poll() is not None:
-        _shared = start(tmp_path_factory.mktemp("production"))
-        atexit.register(stop, _shared)
-    return _shared
+    if server.process is not None:
+        gunicorn.process_stop(server.process)

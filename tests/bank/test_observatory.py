@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from flows.demo import DEMO_PASSWORD
 from tests import production_server
 from tests.bank import observatory
 from tests.bank.observatory import Response, Retrieval
@@ -18,15 +19,10 @@ CORS_ORIGIN = "https://http-observatory.security.mozilla.org"
 
 
 @pytest.fixture(scope="module")
-def production(tmp_path_factory):
-    return production_server.shared(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
 def customer_browser(production):
     browser = production_server.Browser(production)
     assert browser.get("/nuri/login/").status == 200
-    answer = browser.post("/nuri/login/", {"login_id": "hong", "password": production_server.DEMO_PASSWORD})
+    answer = browser.post("/nuri/login/", {"login_id": "hong", "password": DEMO_PASSWORD})
     assert answer.status == 302, answer.text[:2000]
     assert answer.header("Location") == "/nuri/accounts/"
     return browser

@@ -21,7 +21,6 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import AuthorityInformationAccessOID
 
 from certificates.models import Certificate
-from tests import production_server
 from tests.certificates.test_cloud import issue_cloud
 
 OPENSSL = "/usr/bin/openssl"
@@ -75,12 +74,6 @@ def test_the_cps_page_is_public_and_in_korean(client, db, test_ca):
 
 
 # --- A production-settings server over plain http ------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def production(tmp_path_factory):
-    # ~20 s to start (migrate, collectstatic, seed_demo, gunicorn): its tests are marked slow.
-    return production_server.shared(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

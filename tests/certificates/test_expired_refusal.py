@@ -15,6 +15,7 @@ from certificates import ca
 from certificates.exceptions import Refusal
 from tests.certificates.conftest import issue_for
 from tests.certificates.test_certificate_login import assert_refused, login
+from tests.conftest import TEST_CA_PASSPHRASE, ca_in
 
 pytestmark = pytest.mark.django_db
 
@@ -25,12 +26,8 @@ ISSUED = NOW - datetime.timedelta(days=400)  # a 1-year 공동인증서 from the
 @pytest.fixture
 def fresh_ca(settings, tmp_path):
     """A CA of this test's own: the test re-issues its CA certificate."""
-    settings.DATA_DIR = tmp_path
-    settings.CERTBANK_CA_PASSPHRASE = "test-ca-passphrase"
-    settings.CERTBANK_CA_KEY_BITS = 2048
-    ca.ca_reset_cache()
-    yield tmp_path / "ca"
-    ca.ca_reset_cache()
+    with ca_in(settings, tmp_path):
+        yield tmp_path / "ca"
 
 
 def recertify_issuing_ca(folder, *, not_before: datetime.datetime) -> x509.Certificate:
@@ -39,7 +36,7 @@ def recertify_issuing_ca(folder, *, not_before: datetime.datetime) -> x509.Certi
     its end): everything it signed still verifies against the new one."""
     old = x509.load_pem_x509_certificate((folder / "issuing.pem").read_bytes())
     root = x509.load_pem_x509_certificate((folder / "root.pem").read_bytes())
-    root_key = serialization.load_pem_private_key((folder / "root.key.pem").read_bytes(), password=b"test-ca-passphrase")
+    root_key = serialization.load_pem_private_key((folder / "root.key.pem").read_bytes(), password=TEST_CA_PASSPHRASE.encode())
     builder = (
         x509.CertificateBuilder()
         .subject_name(old.subject)

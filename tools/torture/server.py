@@ -1,9 +1,15 @@
-"""gunicorn for the torture run, and reading what its log says about each 500."""
+"""gunicorn for the torture run, and reading what its log says about each 500.
+
+`free_port`, `production_environment` and `process_stop` are also what
+tests/production_server.py starts its production-settings server with.
+"""
 
 from __future__ import annotations
 
+import base64
 import os
 import re
+import secrets
 import signal
 import socket
 import subprocess
@@ -21,6 +27,42 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def production_environment(
+    *, database_url: str, data_dir: Path, static_root: Path, public_url: str, allowed_hosts: str, **more: str
+) -> dict[str, str]:
+    """What a DJANGO_ENV=production process needs in its environment, with
+    fresh secrets of its own (the variables to set over the inherited ones),
+    and `more` on top. Logging at WARNING: a 500 is logged at ERROR."""
+    key = lambda: base64.urlsafe_b64encode(os.urandom(32)).decode()  # noqa: E731
+    return {
+        "DJANGO_SETTINGS_MODULE": "bank.settings",
+        "DJANGO_ENV": "production",
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "CERTBANK_FIELD_KEY": key(),
+        "CERTBANK_INDEX_KEY": key(),
+        "CERTBANK_CA_PASSPHRASE": secrets.token_urlsafe(24),
+        "CERTBANK_DATA_DIR": str(data_dir),
+        "DJANGO_STATIC_ROOT": str(static_root),
+        "DJANGO_ALLOWED_HOSTS": allowed_hosts,
+        "CERTBANK_PUBLIC_URL": public_url,
+        "CERTBANK_LOG_LEVEL": "WARNING",
+        "DATABASE_URL": database_url,
+        **more,
+    }
+
+
+def process_stop(process: subprocess.Popen) -> None:
+    """SIGTERM (gunicorn's graceful stop), SIGKILL after 20 s."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 @dataclass
@@ -51,13 +93,7 @@ class Server:
         return pids
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        process_stop(self.process)
 
 
 def start(*, env: dict[str, str], workers: int, work: Path, port: int, timeout: float = 60) -> Server:

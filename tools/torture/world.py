@@ -9,7 +9,6 @@ login and an SMS code), in this process, before the server starts.
 
 from __future__ import annotations
 
-import base64
 import os
 import random
 import secrets
@@ -19,6 +18,8 @@ import sys
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
+
+from tools.torture import server
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "Torture!2026pass"
@@ -88,29 +89,20 @@ def database_drop(maintenance_url: str, name: str) -> None:
 def production_environment(*, database_url: str, work: Path, port: int) -> dict[str, str]:
     """The server's environment: DJANGO_ENV=production with its own fresh secrets,
     plain HTTP on 127.0.0.1 (no secure cookies, no HTTPS redirect, no HSTS)."""
-    key = lambda: base64.urlsafe_b64encode(os.urandom(32)).decode()  # noqa: E731
-    return {
-        "DJANGO_SETTINGS_MODULE": "bank.settings",
-        "DJANGO_ENV": "production",
-        "DJANGO_DEBUG": "false",
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-        "CERTBANK_FIELD_KEY": key(),
-        "CERTBANK_INDEX_KEY": key(),
-        "CERTBANK_CA_PASSPHRASE": secrets.token_urlsafe(24),
-        "CERTBANK_DATA_DIR": str(work / "data"),
-        "DJANGO_STATIC_ROOT": str(work / "static"),
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "DJANGO_CSRF_TRUSTED_ORIGINS": f"http://127.0.0.1:{port}",
-        "DJANGO_SECURE_COOKIES": "false",
-        "DJANGO_SSL_REDIRECT": "false",
-        "DJANGO_HSTS_SECONDS": "0",
-        "DJANGO_EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
-        "CERTBANK_PUBLIC_URL": f"http://127.0.0.1:{port}",
-        "CERTBANK_DEMO_MODE": "false",
-        "CERTBANK_LOG_LEVEL": "WARNING",  # no SMS log line per transfer; 500s are logged at ERROR
-        "DATABASE_URL": database_url,
-        "DATABASE_CONN_MAX_AGE": "0",  # the settings default: a connection per request
-    }
+    return server.production_environment(
+        database_url=database_url,
+        data_dir=work / "data",
+        static_root=work / "static",
+        public_url=f"http://127.0.0.1:{port}",
+        allowed_hosts="127.0.0.1,localhost",
+        DJANGO_CSRF_TRUSTED_ORIGINS=f"http://127.0.0.1:{port}",
+        DJANGO_SECURE_COOKIES="false",
+        DJANGO_SSL_REDIRECT="false",
+        DJANGO_HSTS_SECONDS="0",
+        DJANGO_EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend",
+        CERTBANK_DEMO_MODE="false",
+        DATABASE_CONN_MAX_AGE="0",  # the settings default: a connection per request
+    )
 
 
 def prepare_files(work: Path) -> None:
