@@ -212,8 +212,20 @@ class _Capture(logging.Handler):
 
 CAPTURE = _Capture()
 RESPONSES: list[tuple[str, str]] = []  # error responses and audit rows, as they are made
-# Loggers that do not propagate to the root logger get the handler themselves.
-_LOGGERS = ("", "django.request", "django.security", "django.server", "certbank")
+
+
+def _record_log_hook() -> None:
+    """Every record a logger hands to its handlers goes to CAPTURE first, once:
+    whatever the logger's handlers, whether it propagates, and whenever it was
+    configured (a handler on a list of loggers would miss a non-propagating
+    logger added later, and see a propagating record twice)."""
+    original = logging.Logger.callHandlers
+
+    def call_handlers(self, record):
+        CAPTURE.handle(record)
+        original(self, record)
+
+    logging.Logger.callHandlers = call_handlers
 
 
 def _record_response_hook() -> None:
@@ -235,8 +247,7 @@ def pytest_configure(config):
     install_hooks()
     _record_response_hook()
     _record_audit_rows()
-    for name in _LOGGERS:
-        logging.getLogger(name).addHandler(CAPTURE)
+    _record_log_hook()
     logging.getLogger("certbank").setLevel(logging.DEBUG)
 
 

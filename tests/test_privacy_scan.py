@@ -81,3 +81,17 @@ def test_a_secret_in_an_error_response_is_caught(status, customer):
         assert privacy.scan(list(privacy.RESPONSES))
     finally:
         privacy.RESPONSES.clear()
+
+
+def test_every_logged_record_is_captured_once_also_from_a_logger_that_does_not_propagate():
+    isolated = logging.getLogger("certbank.test.isolated")
+    isolated.propagate = False
+    try:
+        isolated.warning("from a logger that does not propagate")
+        logging.getLogger("certbank.test").warning("from a logger that propagates")
+        texts = privacy.CAPTURE.texts
+        assert texts.count("certbank.test.isolated: from a logger that does not propagate") == 1
+        assert texts.count("certbank.test: from a logger that propagates") == 1
+    finally:
+        isolated.propagate = True
+        privacy.CAPTURE.texts.clear()
