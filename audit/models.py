@@ -1,14 +1,24 @@
 """The audit log: one row for every security or money event.
 
 Rows are written by `audit.services.audit_record` inside the same
-transaction as the change they describe, and never updated or deleted.
+transaction as the change they describe, and never updated or deleted,
+except that the sealer fills in a row's place in the chain once.
 
-The log is append-only and hash-chained: each row carries the keyed digest
-(HMAC-SHA256 under CERTBANK_INDEX_KEY) of its own content and of the row
-before it, so an edited, inserted or deleted row breaks the chain at that
-point (`python manage.py verify_audit_log`). The key lives outside the
-database, so someone who can only write the database cannot recompute the
-chain after an edit.
+The log is append-only and hash-chained, without a lock in the request
+path (issue 13):
+
+- a writer appends its row with a random nonce and the row's own keyed
+  digest (HMAC-SHA256 under CERTBANK_INDEX_KEY), and takes no lock;
+- after commit, a sealer (`audit.services.audit_seal`, one at a time,
+  never waited for) gives committed unsealed rows the next sequence
+  numbers and the chain hash over the row and the row before it;
+- `python manage.py verify_audit_log` walks the sealed chain (an edited,
+  inserted, deleted or reordered row breaks it at that point), checks each
+  unsealed row's own digest, and reports the unsealed tail and its age.
+
+The key lives outside the database, so someone who can only write the
+database can neither recompute the chain after an edit nor forge a row the
+sealer would accept.
 """
 
 from django.conf import settings
@@ -104,9 +114,10 @@ class AuditEventQuerySet(models.QuerySet):
 
 
 class AuditEvent(models.Model):
-    # Position in the hash chain: 1, 2, 3 ... without gaps, assigned by
-    # audit_record under the chain-head lock. A missing number is a deleted row.
-    sequence = models.PositiveBigIntegerField(_("순번"), unique=True)
+    # Position in the hash chain: 1, 2, 3 ... without gaps, in sealing order,
+    # assigned by the sealer. A missing number is a deleted row; NULL is a
+    # row not sealed yet.
+    sequence = models.PositiveBigIntegerField(_("순번"), unique=True, null=True, blank=True)
     created_at = models.DateTimeField(_("일시"), default=timezone.now, db_index=True)
     action = models.CharField(_("구분"), max_length=40, choices=Action.choices, db_index=True)
     bank = models.ForeignKey("core.Bank", verbose_name=_("은행"), null=True, blank=True, on_delete=models.PROTECT)
@@ -130,10 +141,16 @@ class AuditEvent(models.Model):
     ip_address = models.GenericIPAddressField(_("IP 주소"), null=True, blank=True)
     # Never an RRN, password, PIN or code: identifiers and reasons only.
     detail = models.JSONField(_("내용"), default=dict, blank=True)
-    # Hex HMAC-SHA256 of the previous row (GENESIS_HASH for the first) and of
-    # this row's canonical content including prev_hash (audit.services).
-    prev_hash = models.CharField(_("이전 해시"), max_length=64)
-    hash = models.CharField(_("해시"), max_length=64)
+    # Random, unique and in both digests: a copy of a row is not a new event.
+    # NULL only on rows written before rows were sealed after commit.
+    nonce = models.CharField(_("고유값"), max_length=32, unique=True, null=True, blank=True, editable=False)
+    # Hex HMAC-SHA256 of this row's content and nonce, written with the row:
+    # what the sealer checks before it chains a row ("" on the older rows).
+    row_digest = models.CharField(_("기록 해시"), max_length=64, blank=True, default="")
+    # Set by the sealer: the previous row's hash (GENESIS_HASH for the first)
+    # and the HMAC-SHA256 of this row's content, sequence, nonce and prev_hash.
+    prev_hash = models.CharField(_("이전 해시"), max_length=64, blank=True, default="")
+    hash = models.CharField(_("해시"), max_length=64, blank=True, default="")
 
     objects = AuditEventQuerySet.as_manager()
 
@@ -144,6 +161,8 @@ class AuditEvent(models.Model):
         # Related-object access and Django internals go through the same
         # refusing queryset.
         base_manager_name = "objects"
+        # The sealer's worklist: the few rows not chained yet.
+        indexes = [models.Index(fields=["id"], condition=Q(sequence__isnull=True), name="audit_unsealed")]
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.get_action_display()}"
@@ -151,8 +170,8 @@ class AuditEvent(models.Model):
     def save(self, *args, **kwargs):
         if not self._state.adding:
             raise AppendOnlyViolation("audit rows are never updated")
-        if self.sequence is None or not self.hash or not self.prev_hash:
-            raise AppendOnlyViolation("audit rows are added by audit.services.audit_record")
+        if self.sequence is not None or self.hash or self.prev_hash or not (self.nonce and self.row_digest):
+            raise AppendOnlyViolation("audit rows are added by audit.services.audit_record, unsealed")
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
@@ -160,12 +179,12 @@ class AuditEvent(models.Model):
 
 
 class AuditChainHead(models.Model):
-    """The end of the audit chain: one row, locked by every audit writer.
+    """The end of the sealed audit chain: one row, locked only by the sealer.
 
-    `select_for_update()` on this row inside the writer's transaction puts
-    all audit rows in one order (PostgreSQL); the lock is held until that
-    transaction commits. SQLite's IMMEDIATE transactions serialize writers
-    already. The head also lets the verifier notice rows cut off the end.
+    The sealer takes it with SKIP LOCKED (PostgreSQL): one sealer at a time,
+    and no one ever waits for it; SQLite's IMMEDIATE transactions serialize
+    sealers already. The head also lets the verifier notice rows cut off the
+    end of the chain.
     """
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)

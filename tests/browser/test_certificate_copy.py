@@ -205,7 +205,7 @@ def test_copy_a_certificate_from_pc_to_phone_by_number_and_log_in_on_the_phone(
         expect(phone.get_by_text("홍길동님", exact=True)).to_be_visible()
 
     actions = list(
-        AuditEvent.objects.filter(action__startswith="certificate_copy").order_by("sequence").values_list("action", flat=True)
+        AuditEvent.objects.filter(action__startswith="certificate_copy").order_by("id").values_list("action", flat=True)
     )
     assert actions == [
         "certificate_copy_opened",

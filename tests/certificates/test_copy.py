@@ -203,7 +203,7 @@ def test_copy_from_pc_to_phone_commits_reveals_compares_and_only_then_relays_cip
 
     # Audit rows for each step, without key material.
     actions = list(
-        AuditEvent.objects.filter(action__startswith="certificate_copy").order_by("sequence").values_list("action", flat=True)
+        AuditEvent.objects.filter(action__startswith="certificate_copy").order_by("id").values_list("action", flat=True)
     )
     assert actions == [
         "certificate_copy_opened",

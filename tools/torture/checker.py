@@ -19,7 +19,8 @@ the same committed state while transfers go on:
   is the transfer's (amount, fee, accounts, memo, request number), and the
   signature over it verifies with the signer's registered certificate;
 - the audit log: one transfer_completed row per transfer, one money_moved
-  row per movement, and the hash chain verifies.
+  row per movement, the hash chain verifies and, at the end, after the
+  final seal (what the cron backstop does), no row is left unsealed.
 """
 
 from __future__ import annotations
@@ -311,12 +312,19 @@ def check(base: Baseline, *, final: bool, signatures_from: int = 0, audit: bool 
             bad(f"{moved} money_moved audit rows for {distinct_movements} ledger movements")
         result.numbers["ledger_rows"] = int(_one(cursor, "SELECT count(*) FROM banking_ledgerentry"))
         if audit:
-            from audit.services import audit_chain_verify
+            from audit.services import audit_chain_verify, audit_seal, audit_unsealed_tail
 
+            if final:
+                # What the cron backstop does: rows whose writer died between commit and seal.
+                result.numbers["audit_sealed_by_backstop"] = audit_seal()
             ok, checked, first_break = audit_chain_verify()
             result.numbers["audit_rows"] = checked
             if not ok:
                 bad(f"audit chain broken at sequence {first_break['sequence']}: {first_break['reason']} {first_break['message']}")
+            tail = audit_unsealed_tail()
+            result.numbers["audit_unsealed"] = tail.count
+            if final and tail.count:
+                bad(f"{tail.count} audit rows left unsealed after the final seal")
     result.seconds = time.monotonic() - started
     return result
 
