@@ -32,7 +32,7 @@ from accounts.forms import (
 from accounts.models import Customer, VerificationGrant
 from audit.models import Action
 from audit.services import audit_record
-from bank.middleware import idle_seconds_left
+from bank.middleware import idle_renew, idle_seconds_left
 from core.errors import DomainError
 from core.models import SmsMessage
 from core.phone import format_phone
@@ -222,6 +222,7 @@ def session_extend_view(request):
     if not request.user.is_authenticated:
         message = _("로그인이 필요합니다. 다시 로그인해 주세요.")
         return JsonResponse({"seconds_left": 0, "logged_in": False, "error": message, "code": "login_required"}, status=401)
+    idle_renew(request)  # the button always restarts the countdown, however recent the stamp
     return JsonResponse({"seconds_left": idle_seconds_left(request), "logged_in": True})
 
 

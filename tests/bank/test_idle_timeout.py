@@ -5,6 +5,8 @@ import datetime
 import pytest
 import time_machine
 from django.contrib.auth import SESSION_KEY
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from audit.models import AuditEvent
 from tests.conftest import PASSWORD
@@ -95,3 +97,30 @@ def test_anonymous_visitors_are_not_timed(client, banks, clock):
     clock.shift(3600)
     assert client.get("/nuri/").status_code == 200
     assert not AuditEvent.objects.filter(action="session_expired").exists()
+
+
+def _session_writes(client, path: str) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(path).status_code == 200
+    return sum(1 for q in queries if "django_session" in q["sql"] and q["sql"].lstrip().upper().startswith(("UPDATE", "INSERT")))
+
+
+def test_the_idle_stamp_is_rewritten_only_once_it_is_half_a_minute_old(session_client, clock):
+    clock.shift(31)
+    assert _session_writes(session_client, "/nuri/accounts/") == 1  # the stamp had aged: renewed
+    clock.shift(10)
+    assert _session_writes(session_client, "/nuri/accounts/") == 0  # a page 10 s later saves nothing
+    clock.shift(19)
+    assert _session_writes(session_client, "/nuri/accounts/") == 0
+    clock.shift(1)
+    assert _session_writes(session_client, "/nuri/accounts/") == 1  # 30 s after the stamp
+
+
+def test_idleness_counts_from_the_stamp_so_a_logout_comes_early_never_late(session_client, clock):
+    clock.shift(40)
+    assert session_client.get("/nuri/accounts/").status_code == 200  # stamped at 40 s
+    clock.shift(20)
+    assert session_client.get("/nuri/accounts/").status_code == 200  # 60 s: not stamped
+    clock.shift(581)  # 601 s after the stamp, 581 s after the last request
+    assert session_client.get("/nuri/accounts/").status_code == 302
+    assert session_client.session.get(SESSION_KEY) is None

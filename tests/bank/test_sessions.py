@@ -3,11 +3,13 @@ is a logged 500, not Django's unlogged 400 "session deleted concurrently"
 (found by the torture test: a statement timeout while the session was saved
 showed "잘못된 요청" and left nothing in the log)."""
 
+import datetime
 import logging
 
 import pytest
 from django.contrib.sessions.models import Session
 from django.db import DatabaseError, OperationalError
+from django.utils import timezone
 
 
 @pytest.fixture
@@ -21,7 +23,15 @@ def session_save_fails(monkeypatch):
     return fail_with
 
 
-def test_a_database_fault_while_saving_the_session_is_a_logged_500(logged_in_client, session_save_fails, settings, caplog):
+@pytest.fixture
+def stamp_aged(time_machine):
+    """Half a minute on: the next logged-in request rewrites the idle stamp, so saves the session."""
+    time_machine.move_to(timezone.now() + datetime.timedelta(seconds=31))
+
+
+def test_a_database_fault_while_saving_the_session_is_a_logged_500(
+    logged_in_client, session_save_fails, settings, caplog, stamp_aged
+):
     settings.DEBUG = False
     logged_in_client.raise_request_exception = False
     session_save_fails(OperationalError("canceling statement due to statement timeout"))
@@ -32,7 +42,7 @@ def test_a_database_fault_while_saving_the_session_is_a_logged_500(logged_in_cli
     assert response["X-Request-ID"] in response.content.decode()
 
 
-def test_a_session_deleted_in_a_concurrent_request_is_still_a_400(logged_in_client, session_save_fails, settings):
+def test_a_session_deleted_in_a_concurrent_request_is_still_a_400(logged_in_client, session_save_fails, settings, stamp_aged):
     settings.DEBUG = False
     logged_in_client.raise_request_exception = False
     # What Django's update of a row that no longer exists raises (logged out in another tab).
