@@ -126,7 +126,7 @@ def sms_code_verify(*, customer: Customer, code: str, bind: str, request=None) -
     if not device.code_matches(code.strip()):
         raise SmsCodeInvalid().keep(_sms_wrong(device.pk, customer, request))
     PhoneDevice.objects.filter(pk=device.pk).update(token=None, valid_until=now, throttling_failure_count=0)
-    throttle_clear(_sms_send_policy(), str(customer.pk))
+    throttle_clear(_sms_send_policy(), key=str(customer.pk))
 
 
 # --- Password login ----------------------------------------------------------------
@@ -237,7 +237,7 @@ def staff_login_failed(*, username: str, user: Customer | None = None, request=N
 @service
 def staff_login_succeeded(*, user: Customer, request=None) -> None:
     per_name, _per_network = _staff_policies()
-    throttle_clear(per_name, _staff_keys(user.username, request)[0])
+    throttle_clear(per_name, key=_staff_keys(user.username, request)[0])
     audit_record(action=Action.LOGIN_SUCCEEDED, customer=user, request=request, staff=True)
 
 
@@ -295,7 +295,7 @@ def _otp_check(*, customer: Customer, device: TOTPDevice, code: str, request, **
     throttle_check(_otp_policy(), str(customer.pk), error=OtpThrottled)
     if not device.verify_token((code or "").strip()):
         raise OtpCodeInvalid().keep(_otp_wrong(customer, request, **detail))
-    throttle_clear(_otp_policy(), str(customer.pk))
+    throttle_clear(_otp_policy(), key=str(customer.pk))
 
 
 @service

@@ -1,4 +1,13 @@
-"""The session store: Django's database sessions, with database faults left visible.
+"""The session store: Django's database sessions, written once per request,
+with database faults left visible.
+
+Written once (issue 13): Django's database store writes a new session row
+at once when it makes a key (a login's cycle_key, the first challenge of a
+visitor) and again when the request ends, after checking that the random
+key is unused, and deletes the old row with a SELECT and a DELETE. Here a
+new key is only remembered, and the one save at the end of the request
+INSERTs it (a clash of two random 32-character keys, 36^32, is retried
+there); the old row goes with one DELETE.
 
 Django's database backend turns *any* DatabaseError while updating the
 session row at the end of a request into UpdateError, which the session
@@ -12,9 +21,10 @@ traceback and request id (issue 12 §2). A session row that really is gone
 (logged out in another tab) is still Django's 400.
 """
 
-from django.contrib.sessions.backends.base import VALID_KEY_CHARS, UpdateError
+from django.contrib.sessions.backends.base import VALID_KEY_CHARS, CreateError, UpdateError
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
 from django.db import InterfaceError, OperationalError
+from django.utils.crypto import get_random_string
 
 
 class SessionStore(DatabaseSessionStore):
@@ -24,11 +34,36 @@ class SessionStore(DatabaseSessionStore):
         # answered with a 500) is no session, and never reaches a query (tests/fuzz).
         return super()._validate_session_key(key) and all(ch in VALID_KEY_CHARS for ch in key)
 
+    _unwritten = False  # a key made in this request, its row not INSERTed yet
+
+    def create(self):
+        """A new key, written by the save at the end of the request."""
+        self._session_key = get_random_string(32, VALID_KEY_CHARS)
+        self._unwritten = True
+        if not hasattr(self, "_session_cache"):
+            self._session_cache = {}  # nothing to load for a key no row has yet
+        self.modified = True
+
     def save(self, must_create=False):
+        if self.session_key is None:
+            self.create()
         try:
-            return super().save(must_create=must_create)
+            if not self._unwritten:
+                return super().save(must_create=must_create)
+            while True:
+                try:
+                    super().save(must_create=True)
+                    break
+                except CreateError:
+                    self._session_key = get_random_string(32, VALID_KEY_CHARS)
+            self._unwritten = False
         except UpdateError as error:
             cause = error.__context__
             if isinstance(cause, OperationalError | InterfaceError):
                 raise cause from None
             raise
+
+    def delete(self, session_key=None):
+        session_key = session_key or self.session_key
+        if session_key is not None:
+            self.model.objects.filter(session_key=session_key).delete()

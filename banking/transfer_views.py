@@ -140,7 +140,7 @@ def transfer_review_view(request):
     # The 일시 on the text is when the customer reviews it.
     draft = TransferDraft(**{**draft.__dict__, "at": timezone.now()})
     if not request.session.session_key:
-        request.session.save()
+        request.session.create()  # INSERTed by the request's one save (bank.sessions)
     try:
         from_account, to_account, fee = services.transfer_draft_resolve(customer=request.user, draft=draft)
         challenge = transfers.transfer_challenge_create(

@@ -100,7 +100,7 @@ def certificate_login(*, bank, session_key: str, token: str, certificate_der: by
             ) from None
     if not customer.is_active or customer.signup_completed_at is None:
         refuse(Refusal.CUSTOMER_INACTIVE, bank=bank, customer=customer, request=request, serial=record.serial)
-    throttle_clear(_certificate_policy(), record.serial)
-    throttle_clear(_alert_policy(), record.serial)  # a new burst after the holder's login alerts again
+    # The alert policy too: a new burst after the holder's login alerts again.
+    throttle_clear(_certificate_policy(), _alert_policy(), key=record.serial)
     audit_record(action=Action.CERTIFICATE_LOGIN_SUCCEEDED, bank=bank, customer=customer, request=request, serial=record.serial)
     return customer

@@ -77,8 +77,9 @@ def throttle_failure(policy: Policy, key: str, *, now: datetime.datetime | None 
         return row.failures
 
 
-def throttle_clear(policy: Policy, key: str) -> None:
-    Throttle.objects.filter(scope=policy.scope, key=key).delete()
+def throttle_clear(*policies: Policy, key: str) -> None:
+    """Forget the failures counted for `key` under each policy (one DELETE)."""
+    Throttle.objects.filter(scope__in=[policy.scope for policy in policies], key=key).delete()
 
 
 def throttles_purge(*, now: datetime.datetime | None = None, older_than: int = 24 * 3600) -> int:

@@ -171,7 +171,7 @@ def _logged_out_open(*, purpose, customer: Customer, account: DepositAccount, pi
         raise _mismatch(bank=customer.bank, customer=customer, request=request, purpose=purpose, pin=True).keep(
             _account_wrong(held.pk)
         )
-    throttle_clear(_account_policy(), str(held.pk))
+    throttle_clear(_account_policy(), key=str(held.pk))
     audit_record(action=Action.IDENTITY_VERIFIED, customer=customer, bank=customer.bank, request=request, logged_out=True)
     return grant_open(
         purpose=purpose,

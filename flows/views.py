@@ -70,7 +70,7 @@ def session_grant(request, purpose: str, *, finished: bool = False) -> Verificat
 
 def session_key_of(request) -> str:
     if not request.session.session_key:
-        request.session.save()
+        request.session.create()  # INSERTed by the request's one save (bank.sessions)
     return request.session.session_key
 
 

@@ -43,7 +43,7 @@ def test_a_key_left_alone_starts_again_and_clear_forgets_it():
             throttle_failure(POLICY, "a")
     with time_machine.travel(start + datetime.timedelta(seconds=601), tick=False):
         assert throttle_failure(POLICY, "a") == 1
-    throttle_clear(POLICY, "a")
+    throttle_clear(POLICY, key="a")
     assert not Throttle.objects.exists()
 
 
