@@ -76,7 +76,8 @@ class LedgerEntry(models.Model):
         verbose_name = _("거래 내역")
         verbose_name_plural = _("거래 내역")
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["account", "created_at"])]
+        # 거래내역조회 pages by (created_at, id) within an account (banking.selectors.history_page).
+        indexes = [models.Index(fields=["account", "created_at", "id"], name="ledger_account_keyset")]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="ledger_amount_positive"),
         ]

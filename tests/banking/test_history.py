@@ -138,6 +138,12 @@ def test_each_row_shows_the_balance_after_it(history):
     ]
 
 
+def _link(html: str, name: str) -> str | None:
+    """The pager's link carrying the `name` cursor (older / newer), unescaped."""
+    match = re.search(rf'href="(\?[^"]*{name}=[0-9_]+)"', html)
+    return match[1].replace("&amp;", "&") if match else None
+
+
 def test_pages_of_twenty_keep_the_filter(make_customer, client):
     hong = make_customer()
     younghee = make_customer(login_id="younghee", name="김영희", rrn="920315-2345674", phone="01023456789")
@@ -145,15 +151,60 @@ def test_pages_of_twenty_keep_the_filter(make_customer, client):
     for amount in range(1, 25):
         ledger_move(debit_account=mine, credit_account=younghee.deposit_accounts.get(), amount=amount, description="테스트")
     client.post("/nuri/login/", {"login_id": "hong", "password": PASSWORD})
-    base = f"/nuri/accounts/{mine.number}/?period=1w&direction=debit"
+    path = f"/nuri/accounts/{mine.number}/"
+    base = path + "?period=1w&direction=debit"
     first = client.get(base).content.decode()
-    second = client.get(base + "&page=2").content.decode()
     assert amounts(first) == [-n for n in range(24, 4, -1)]
+    assert "24건" in first and _link(first, "newer") is None
+    older = _link(first, "older")
+    assert older.startswith("?period=1w&direction=debit&older=")
+    second = client.get(path + older).content.decode()
     assert amounts(second) == [-4, -3, -2, -1]
-    assert "1 / 2" in first and "page=2" in first and "period=1w&amp;direction=debit&amp;page=2" in first
-    # A page number that is not one falls back to a real page, never a 500.
-    assert amounts(client.get(base + "&page=abc").content.decode()) == amounts(first)
-    assert amounts(client.get(base + "&page=99").content.decode()) == amounts(second)
+    assert _link(second, "older") is None
+    newer = _link(second, "newer")
+    assert newer.startswith("?period=1w&direction=debit&newer=")
+    assert amounts(client.get(path + newer).content.decode()) == amounts(first)
+    # A cursor that is not one shows the newest page, never a 500; so does one past the oldest entry.
+    for crafted in ("abc", "99999999999999999999_1", "1_\x00", "-5_3", "1" * 400):
+        assert amounts(client.get(base + "&older=" + crafted).content.decode()) == amounts(first), crafted
+        assert amounts(client.get(base + "&newer=" + crafted).content.decode()) == amounts(first), crafted
+    assert amounts(client.get(base + "&older=0_0").content.decode()) == amounts(first)
+    # Newer than the epoch: the oldest twenty, with nothing older.
+    oldest = client.get(base + "&newer=0_0").content.decode()
+    assert amounts(oldest) == [-n for n in range(20, 0, -1)] and _link(oldest, "older") is None
+
+
+def test_a_page_link_of_the_first_visit_keeps_its_one_month_period(make_customer, client, time_machine):
+    time_machine.move_to(datetime.datetime(2026, 5, 31, 3, 0, tzinfo=datetime.UTC), tick=False)
+    hong = make_customer()
+    younghee = make_customer(login_id="younghee", name="김영희", rrn="920315-2345674", phone="01023456789")
+    mine, theirs = hong.deposit_accounts.get(), younghee.deposit_accounts.get()
+    time_machine.move_to(datetime.datetime(2026, 3, 1, 3, 0, tzinfo=datetime.UTC), tick=False)
+    ledger_move(debit_account=mine, credit_account=theirs, amount=7, description="석 달 전")
+    time_machine.move_to(datetime.datetime(2026, 5, 31, 3, 0, tzinfo=datetime.UTC), tick=False)
+    for amount in range(100, 125):
+        ledger_move(debit_account=mine, credit_account=theirs, amount=amount, description="이번 달")
+    client.post("/nuri/login/", {"login_id": "hong", "password": PASSWORD})
+    path = f"/nuri/accounts/{mine.number}/"
+    first = client.get(path).content.decode()
+    second = client.get(path + _link(first, "older")).content.decode()
+    assert -7 not in amounts(second)  # still the last month, as on the first page
+
+
+def test_a_long_history_is_counted_only_up_to_a_thousand(make_customer, client):
+    from banking import selectors
+
+    hong = make_customer()
+    younghee = make_customer(login_id="younghee", name="김영희", rrn="920315-2345674", phone="01023456789")
+    mine = hong.deposit_accounts.get()
+    entries = selectors.account_entries(account=mine)
+    assert selectors.history_page(entries, size=20).count == 1
+    for amount in range(1, selectors.HISTORY_COUNT_CAP + 1):
+        ledger_move(debit_account=mine, credit_account=younghee.deposit_accounts.get(), amount=amount, description="테스트")
+    page = selectors.history_page(entries, size=20)
+    assert page.count == selectors.HISTORY_COUNT_CAP + 1 and page.count_capped
+    client.post("/nuri/login/", {"login_id": "hong", "password": PASSWORD})
+    assert "1,000건 이상" in client.get(f"/nuri/accounts/{mine.number}/?period=1w").content.decode()
 
 
 OUT_OF_RANGE = "조회기간은 2000.01.01부터 오늘(2026.05.31)까지 입력할 수 있습니다."

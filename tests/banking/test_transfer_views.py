@@ -312,8 +312,10 @@ def test_history_csv_has_a_bom_a_korean_header_and_running_balances(logged_in_cl
     response = logged_in_client.get(f"/nuri/accounts/{account.number}/history.csv")
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv; charset=utf-8"
-    assert response.content[:3] == b"\xef\xbb\xbf"
-    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert response.streaming  # rows go out as the cursor yields them, never built in memory
+    content = b"".join(response.streaming_content)
+    assert content[:3] == b"\xef\xbb\xbf"
+    rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
     assert rows[0] == ["거래일시", "구분", "적요", "상대", "출금", "입금", "거래 후 잔액"]
     assert [row[1:] for row in rows[1:]] == [
         ["입금", "신규가입 축하금", "누리은행", "", "1000000", "1000000"],
