@@ -1,0 +1,108 @@
+"""Statement budgets (issue 13): how many SQL statements each hot request
+may run, after-commit work (sealing the audit rows) included. Each budget is
+what the optimised code needs, written down so that a regression fails here;
+raise one only with a reason in the commit message.
+
+Counts, not timings: `make bench` measures time."""
+
+import contextlib
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from banking.models import Transfer
+from tests.banking.test_transfer_views import approve, fill, review
+from tests.certificates.test_certificate_login import get_challenge, login
+from tests.conftest import PASSWORD
+
+# Committed for real, so the after-commit seal of the audit rows runs, and is counted, where it does in production.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+# request -> most statements it may run: the count on PostgreSQL (the larger of the two
+# databases) on 2026-12-07, after-commit sealing of the audit rows included (5-8 of each).
+BUDGETS = {
+    "password login": 23,  # PBKDF2 check, lock counters, the session INSERTed once, last_login, audit
+    "certificate challenge": 5,  # the visitor's session INSERTed once, the challenge
+    "certificate login": 27,  # one service transaction (challenge, certificate, throttles, audit), session once
+    "overview": 4,
+    "history": 6,  # a keyset page: bounded count, the page, no OFFSET
+    "transfer form": 22,
+    "transfer review": 15,
+    "transfer signed POST": 53,  # issue 13 left: the customer lock, limits and OTP check still run twice
+    "receipt": 6,
+}
+
+
+@pytest.fixture
+def budget():
+    @contextlib.contextmanager
+    def within(name: str):
+        with CaptureQueriesContext(connection) as queries:
+            yield
+        statements = "\n".join(q["sql"][:200] for q in queries.captured_queries)
+        assert len(queries) <= BUDGETS[name], f"{name}: {len(queries)} statements, budget {BUDGETS[name]}:\n{statements}"
+
+    return within
+
+
+def test_password_login(client, customer, budget):
+    client.get("/nuri/login/")
+    with budget("password login"):
+        response = client.post("/nuri/login/", {"login_id": "hong", "password": PASSWORD})
+    assert response.status_code == 302
+
+
+def test_certificate_login(client, holder, budget):
+    with budget("certificate challenge"):
+        token, to_sign = get_challenge(client)
+    with budget("certificate login"):
+        response = login(client, holder.der, holder.key, token=token, to_sign=to_sign)
+    assert response.status_code == 200, response.content
+
+
+def test_overview_and_history(logged_in_client, customer, budget):
+    number = customer.deposit_accounts.get().number
+    logged_in_client.get("/nuri/accounts/")
+    with budget("overview"):
+        assert logged_in_client.get("/nuri/accounts/").status_code == 200
+    with budget("history"):
+        assert logged_in_client.get(f"/nuri/accounts/{number}/").status_code == 200
+
+
+def test_transfer(logged_in_client, holder, chulsoo, budget):
+    to_account = chulsoo.deposit_accounts.get()
+    logged_in_client.get("/nuri/transfer/")
+    with budget("transfer form"):
+        assert fill(logged_in_client, to_account).status_code == 302
+    with budget("transfer review"):
+        token, to_sign, _html = review(logged_in_client)
+    with budget("transfer signed POST"):
+        response = approve(logged_in_client, holder, token, to_sign)
+    assert response.status_code == 200, response.content
+    with budget("receipt"):
+        assert logged_in_client.get(f"/nuri/transfer/{Transfer.objects.get().reference}/").status_code == 200
+
+
+def _session_writes(queries) -> list[str]:
+    return [q["sql"][:40] for q in queries.captured_queries if "django_session" in q["sql"] and "SELECT" not in q["sql"][:10]]
+
+
+def test_a_login_writes_its_session_row_once_and_drops_the_old_one_in_one_statement(client, customer):
+    client.post("/nuri/certificates/challenge/", {"purpose": "login"})  # a visitor's session exists
+    with CaptureQueriesContext(connection) as queries:
+        assert client.post("/nuri/login/", {"login_id": "hong", "password": PASSWORD}).status_code == 302
+    writes = _session_writes(queries)
+    assert [w.split()[0] for w in writes] == ["DELETE", "INSERT"], writes
+
+
+def test_a_visitors_first_challenge_inserts_its_session_once(client, banks):
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post("/nuri/certificates/challenge/", {"purpose": "login"})
+    assert response.status_code == 200
+    assert [w.split()[0] for w in _session_writes(queries)] == ["INSERT"]
+    # The key the challenge is bound to is the one the browser got.
+    key = client.cookies["sessionid"].value
+    from django.contrib.sessions.models import Session
+
+    assert Session.objects.filter(session_key=key).exists()
