@@ -24,8 +24,12 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(PY) -m pytest -n auto -m "not browser and not slow"
 
-# Timings quoted in issue notes (throw-away database; DATABASE_URL selects PostgreSQL).
+# Timings quoted in issue notes (issue 13). bench/over_http.py: gunicorn + PostgreSQL (the server
+# of DATABASE_URL, default postgres://postgres@127.0.0.1:5432/), every figure beside its anchor
+# from the same run, one table, also written to var/bench/latest.json. bench/run.py: the
+# in-process costs (금융인증서 PIN checks, transfers per thread, the browser's PIN derivations).
 bench: $(STAMP)
+	$(PY) bench/over_http.py $(if $(ROUNDS),--rounds $(ROUNDS))
 	$(PY) bench/run.py
 
 # The bank torture test (issue 12 §6): gunicorn with production settings on a database of
