@@ -74,37 +74,21 @@ def client_ip(request) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
-def audit_event_digest(
-    *,
-    sequence: int,
-    created_at: datetime.datetime,
-    action: str,
-    bank_id: int | None,
-    customer_id: int | None,
-    actor_id: int | None,
-    ip_address: str | None,
-    detail: Any,
-    prev_hash: str,
-    nonce: str | None = None,
-) -> str:
-    """The keyed chain digest of one row (the module docstring)."""
-    payload = {
-        "sequence": sequence,
-        "created_at": created_at.astimezone(datetime.UTC).isoformat(timespec="microseconds"),
-        "action": str(action),
-        "bank_id": bank_id,
-        "customer_id": customer_id,
-        "actor_id": actor_id,
-        "ip_address": ip_address,
-        "detail": detail,
-        "prev_hash": prev_hash,
-    }
+def audit_event_digest(*, sequence: int, prev_hash: str, nonce: str | None = None, **content: Any) -> str:
+    """The keyed chain digest of one row (the module docstring): its content
+    (CONTENT_FIELDS), sequence, prev_hash and, where it has one, nonce."""
+    payload = {**_content_payload(**content), "sequence": sequence, "prev_hash": prev_hash}
     if nonce:
         payload["nonce"] = nonce
     return keyed_digest(_canonical(payload), purpose=CHAIN_PURPOSE)
 
 
-def audit_row_digest(
+def audit_row_digest(*, nonce: str, **content: Any) -> str:
+    """The keyed digest of one row's own content and nonce, before it has a place in the chain."""
+    return keyed_digest(_canonical({**_content_payload(**content), "nonce": nonce}), purpose=ROW_PURPOSE)
+
+
+def _content_payload(
     *,
     created_at: datetime.datetime,
     action: str,
@@ -113,10 +97,8 @@ def audit_row_digest(
     actor_id: int | None,
     ip_address: str | None,
     detail: Any,
-    nonce: str,
-) -> str:
-    """The keyed digest of one row's own content and nonce, before it has a place in the chain."""
-    payload = {
+) -> dict:
+    return {
         "created_at": created_at.astimezone(datetime.UTC).isoformat(timespec="microseconds"),
         "action": str(action),
         "bank_id": bank_id,
@@ -124,9 +106,7 @@ def audit_row_digest(
         "actor_id": actor_id,
         "ip_address": ip_address,
         "detail": detail,
-        "nonce": nonce,
     }
-    return keyed_digest(_canonical(payload), purpose=ROW_PURPOSE)
 
 
 def _canonical(payload: dict) -> str:

@@ -143,26 +143,28 @@ def transfer_sign(client, person, review: dict) -> bool:
     return answer.status == 200 and "redirect" in answer.json()
 
 
-def timed_threads(figure: Figure, clients: int, seconds: float, operation) -> None:
-    """`clients` threads each repeating operation(thread_index) for `seconds`."""
-    stop = time.monotonic() + seconds
-    lock = threading.Lock()
-    barrier = threading.Barrier(clients + 1)
+def _measure(figure: Figure, lock: threading.Lock, operation, argument) -> None:
+    started = time.perf_counter()
+    ok = operation(argument)
+    elapsed = time.perf_counter() - started
+    with lock:
+        if ok:
+            figure.done += 1
+            figure.latencies.append(elapsed)
+        else:
+            figure.failures += 1
 
-    def run(index: int) -> None:
+
+def _threads(figure: Figure, bodies: list) -> None:
+    """Run each body in a thread of its own, all released at once; the clock runs
+    from the release to the last thread's end."""
+    barrier = threading.Barrier(len(bodies) + 1)
+
+    def run(body) -> None:
         barrier.wait()
-        while time.monotonic() < stop:
-            started = time.perf_counter()
-            ok = operation(index)
-            elapsed = time.perf_counter() - started
-            with lock:
-                if ok:
-                    figure.done += 1
-                    figure.latencies.append(elapsed)
-                else:
-                    figure.failures += 1
+        body()
 
-    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(clients)]
+    threads = [threading.Thread(target=run, args=(body,), daemon=True) for body in bodies]
     for thread in threads:
         thread.start()
     barrier.wait()
@@ -170,35 +172,36 @@ def timed_threads(figure: Figure, clients: int, seconds: float, operation) -> No
     for thread in threads:
         thread.join()
     figure.seconds += time.monotonic() - began
+
+
+def timed_threads(figure: Figure, clients: int, seconds: float, operation) -> None:
+    """`clients` threads each repeating operation(thread_index) for `seconds`."""
+    lock = threading.Lock()
+    stop = time.monotonic() + seconds + 0.5  # the threads start within the half second
+
+    def repeat(index: int):
+        def body() -> None:
+            while time.monotonic() < stop:
+                _measure(figure, lock, operation, index)
+
+        return body
+
+    _threads(figure, [repeat(i) for i in range(clients)])
 
 
 def batch_threads(figure: Figure, work: list[list], operation) -> None:
-    """One thread per list, each running operation(item) over its items: the clock runs from the
-    first to the last completion (the signed POSTs alone, prepared beforehand)."""
+    """One thread per list, each running operation(item) over its items (the signed
+    POSTs alone, prepared beforehand)."""
     lock = threading.Lock()
-    barrier = threading.Barrier(len(work) + 1)
 
-    def run(items) -> None:
-        barrier.wait()
-        for item in items:
-            started = time.perf_counter()
-            ok = operation(item)
-            elapsed = time.perf_counter() - started
-            with lock:
-                if ok:
-                    figure.done += 1
-                    figure.latencies.append(elapsed)
-                else:
-                    figure.failures += 1
+    def over(items):
+        def body() -> None:
+            for item in items:
+                _measure(figure, lock, operation, item)
 
-    threads = [threading.Thread(target=run, args=(items,), daemon=True) for items in work]
-    for thread in threads:
-        thread.start()
-    barrier.wait()
-    began = time.monotonic()
-    for thread in threads:
-        thread.join()
-    figure.seconds += time.monotonic() - began
+        return body
+
+    _threads(figure, [over(items) for items in work])
 
 
 def _pgbench_connection(url: str) -> list[str]:
@@ -554,7 +557,7 @@ def main(argv=None) -> int:
             indent=2,
         )
     )
-    say(f"written to {args.out.relative_to(ROOT)}")
+    say(f"written to {args.out}")
     return 0
 
 
