@@ -181,9 +181,20 @@ def install_hooks() -> None:
 
     _wrap(oath, "hotp", otp_code)
 
-    _wrap(cloud, "_pbkdf2", lambda _r, pin, *a, **k: REGISTRY.add("금융인증서 PIN", pin))
+    from certificates.services.cloud import WEAK_PINS
+
+    # The server derives the verifier of every forbidden PIN (000000, 123456, ...) to refuse
+    # them: that list is public and never anyone's PIN, so it is no secret (a fuzzed
+    # address /000000/ echoed in a 404 is not a leak).
+    def cloud_pin(_result, pin, *a, **k):
+        if pin not in WEAK_PINS:
+            REGISTRY.add("금융인증서 PIN", pin)
+
+    _wrap(cloud, "_pbkdf2", cloud_pin)
 
     def verifier(result, pin, *a, **k):
+        if pin in WEAK_PINS:
+            return
         REGISTRY.add("금융인증서 PIN", pin)
         REGISTRY.add("금융인증서 PIN verifier", base64.b64encode(result).decode())
         REGISTRY.add("금융인증서 PIN verifier", result.hex())

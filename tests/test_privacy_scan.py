@@ -95,3 +95,13 @@ def test_every_logged_record_is_captured_once_also_from_a_logger_that_does_not_p
     finally:
         isolated.propagate = True
         privacy.CAPTURE.texts.clear()
+
+
+def test_the_public_list_of_forbidden_pins_is_no_secret(customer):
+    from certificates.client.cloud import pin_verifier
+    from certificates.services.cloud import WEAK_PINS
+
+    pin_verifier("000000", b"s" * 16, 1000)  # what the weak-PIN check derives
+    pin_verifier("482916", b"s" * 16, 1000)  # a customer's chosen PIN
+    assert "000000" in WEAK_PINS and "000000" not in privacy.REGISTRY.secrets
+    assert privacy.REGISTRY.secrets.get("482916") == "금융인증서 PIN"
