@@ -150,7 +150,12 @@ _LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (?P<level>[A-Z]+) \[(
 _GUNICORN = re.compile(r"^\[\d{4}-\d\d-\d\d [^\]]+\] \[(?P<pid>\d+)\] \[(?P<level>[A-Z]+)\] (?P<message>.*)$")
 
 # What a 500 caused by an injected fault looks like in its traceback, by fault kind.
+# The timeouts come first: their messages name the cause, while the generic
+# "connection is lost" lines also follow a timeout (psycopg's pipeline cleanup
+# after the cancelled statement), and matched first they misread it.
 FAULT_SIGNATURES = {
+    "lock_timeout": ("canceling statement due to lock timeout", "LockNotAvailable"),
+    "statement_timeout": ("canceling statement due to statement timeout", "QueryCanceled"),
     "pg_terminate_backend": (
         "terminating connection due to administrator command",
         "AdminShutdown",
@@ -160,8 +165,6 @@ FAULT_SIGNATURES = {
         "connection already closed",
         "the connection is lost",
     ),
-    "lock_timeout": ("canceling statement due to lock timeout", "LockNotAvailable"),
-    "statement_timeout": ("canceling statement due to statement timeout", "QueryCanceled"),
 }
 
 
