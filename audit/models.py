@@ -93,7 +93,7 @@ GENESIS_HASH = "0" * 64
 
 
 class AppendOnlyViolation(Exception):
-    """An attempt to change or remove an audit row, or to add one outside audit_record."""
+    """An attempt to change or remove an audit row, or to add one outside audit_record and audit_append."""
 
 
 class AuditEventQuerySet(models.QuerySet):
@@ -110,7 +110,10 @@ class AuditEventQuerySet(models.QuerySet):
         raise AppendOnlyViolation("audit rows are never updated")
 
     def bulk_create(self, objs, *args, **kwargs):
-        raise AppendOnlyViolation("audit rows are added one at a time by audit_record")
+        objs = list(objs)
+        for obj in objs:
+            obj.check_new()
+        return super().bulk_create(objs, *args, **kwargs)
 
 
 class AuditEvent(models.Model):
@@ -168,11 +171,15 @@ class AuditEvent(models.Model):
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.get_action_display()}"
 
     def save(self, *args, **kwargs):
+        self.check_new()
+        super().save(*args, **kwargs)
+
+    def check_new(self) -> None:
+        """Refuse a row that audit_record (or audit_event) did not make: new, unsealed, with its own digest."""
         if not self._state.adding:
             raise AppendOnlyViolation("audit rows are never updated")
         if self.sequence is not None or self.hash or self.prev_hash or not (self.nonce and self.row_digest):
             raise AppendOnlyViolation("audit rows are added by audit.services.audit_record, unsealed")
-        super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyViolation("audit rows are never deleted")

@@ -113,7 +113,7 @@ def _canonical(payload: dict) -> str:
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def audit_record(
+def audit_event(
     *,
     action: Action,
     customer=None,
@@ -122,8 +122,8 @@ def audit_record(
     request=None,
     **detail: Any,
 ) -> AuditEvent:
-    """Append an unsealed row in the caller's transaction (no lock, one INSERT);
-    it is chained by audit_seal after that transaction commits."""
+    """An unsealed row as audit_record writes it, not written yet: for
+    audit_append, which writes several in one INSERT."""
     if customer is not None and not getattr(customer, "pk", None):
         customer = None
     # Digest what the database will give back: JSON-normalised detail (tuples
@@ -141,6 +141,29 @@ def audit_record(
         nonce=secrets.token_hex(16),
     )
     event.row_digest = audit_row_digest(**{name: getattr(event, name) for name in (*CONTENT_FIELDS, "nonce")})
+    return event
+
+
+def audit_append(events: list[AuditEvent]) -> None:
+    """Write rows made by audit_event, in this order, in the caller's
+    transaction (no lock, one INSERT); audit_seal chains them after it commits."""
+    if events:
+        AuditEvent.objects.bulk_create(events)
+        _seal_after_commit()
+
+
+def audit_record(
+    *,
+    action: Action,
+    customer=None,
+    bank=None,
+    actor=None,
+    request=None,
+    **detail: Any,
+) -> AuditEvent:
+    """Append an unsealed row in the caller's transaction (no lock, one INSERT);
+    it is chained by audit_seal after that transaction commits."""
+    event = audit_event(action=action, customer=customer, bank=bank, actor=actor, request=request, **detail)
     event.save()
     _seal_after_commit()
     return event
@@ -159,20 +182,22 @@ def _seal_after_commit() -> None:
 def _seal_committed() -> None:
     # robust: the change and its audit row are committed; a failed seal leaves
     # the row for the next sealer (the next audited change, or the cron job).
-    audit_seal()
+    audit_seal(waiting=True)
 
 
-def audit_seal(*, batch: int = SEAL_BATCH) -> int:
+def audit_seal(*, batch: int = SEAL_BATCH, waiting: bool = False) -> int:
     """Chain every committed unsealed row; the number sealed.
 
     Passes repeat while rows are waiting. A pass gives up at once when
     another sealer holds the chain head: that sealer makes one more pass
     after it commits, and so sees every row committed while it held the
     head (this one's included). Rows whose own digest fails are left
-    unsealed and logged; verify_audit_log reports them.
+    unsealed and logged; verify_audit_log reports them. `waiting`: the
+    caller has just committed rows, so the first pass does not ask.
     """
     sealed = 0
-    while AuditEvent.objects.filter(sequence__isnull=True).exists():
+    while waiting or AuditEvent.objects.filter(sequence__isnull=True).exists():
+        waiting = False
         done = _seal_pass(batch)
         if not done:  # another sealer has the head, or only refused rows wait
             break

@@ -9,6 +9,9 @@ new key is only remembered, and the one save at the end of the request
 INSERTs it (a clash of two random 32-character keys, 36^32, is retried
 there); the old row goes with one DELETE.
 
+Outside a transaction (the end of a request) the row is written with one
+statement: Django wraps even a single UPDATE in BEGIN ... COMMIT.
+
 Django's database backend turns *any* DatabaseError while updating the
 session row at the end of a request into UpdateError, which the session
 middleware answers as a 400 "the session was deleted in a concurrent
@@ -23,7 +26,7 @@ traceback and request id (issue 12 §2). A session row that really is gone
 
 from django.contrib.sessions.backends.base import VALID_KEY_CHARS, CreateError, UpdateError
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
-from django.db import InterfaceError, OperationalError
+from django.db import IntegrityError, InterfaceError, OperationalError, connections, router
 from django.utils.crypto import get_random_string
 
 
@@ -49,10 +52,10 @@ class SessionStore(DatabaseSessionStore):
             self.create()
         try:
             if not self._unwritten:
-                return super().save(must_create=must_create)
+                return self._write(must_create=must_create)
             while True:
                 try:
-                    super().save(must_create=True)
+                    self._write(must_create=True)
                     break
                 except CreateError:
                     self._session_key = get_random_string(32, VALID_KEY_CHARS)
@@ -62,6 +65,26 @@ class SessionStore(DatabaseSessionStore):
             if isinstance(cause, OperationalError | InterfaceError):
                 raise cause from None
             raise
+
+    def _write(self, *, must_create: bool) -> None:
+        """Django's save, in one statement when no transaction is open."""
+        obj = self.create_model_instance(self._get_session(no_load=must_create))
+        using = router.db_for_write(self.model, instance=obj)
+        if connections[using].in_atomic_block:
+            return super().save(must_create=must_create)  # its savepoint keeps the caller's transaction usable
+        if must_create:
+            try:
+                obj.save(force_insert=True, using=using)
+            except IntegrityError as error:
+                raise CreateError from error
+            return None
+        # A database fault propagates as itself (the module docstring); no row is Django's UpdateError.
+        written = (
+            self.model.objects.using(using).filter(pk=obj.pk).update(session_data=obj.session_data, expire_date=obj.expire_date)
+        )
+        if not written:
+            raise UpdateError
+        return None
 
     def delete(self, session_key=None):
         session_key = session_key or self.session_key

@@ -94,10 +94,16 @@ def challenge_create(
     )
 
 
-def challenge_consume(*, token: str, purpose: str, bank, session_key: str, request=None) -> Challenge:
+def challenge_consume(
+    *, token: str, purpose: str, bank, session_key: str, held: Challenge | None = None, request=None
+) -> Challenge:
     """Use a challenge once; refuse a replay, an expired one, another session's,
-    another purpose's or another bank's."""
-    challenge = Challenge.objects.filter(token=token).first() if token and len(token) <= 64 else None
+    another purpose's or another bank's. `held`: the caller has just read
+    (and locked) the row with this token, which is then not read again."""
+    if held is not None and held.token == token:
+        challenge = held
+    else:
+        challenge = Challenge.objects.filter(token=token).first() if token and len(token) <= 64 else None
     if challenge is None:
         refuse(Refusal.CHALLENGE_UNKNOWN, bank=bank, request=request)
     if challenge.consumed_at is not None:  # answered already (the UPDATE below decides races)
@@ -181,7 +187,15 @@ def possession_verify(*, public_key_spki: bytes, signature: bytes, challenge: Ch
 
 
 def transfer_signature_verify(
-    *, bank, customer, session_key: str, token: str, certificate_der: bytes, signature: bytes, request=None
+    *,
+    bank,
+    customer,
+    session_key: str,
+    token: str,
+    certificate_der: bytes,
+    signature: bytes,
+    held: Challenge | None = None,
+    request=None,
 ) -> tuple[Challenge, Certificate]:
     """The logged-in `customer` signed this transfer challenge's stored text
     with their own certificate, registered at `bank`, valid now.
@@ -190,7 +204,7 @@ def transfer_signature_verify(
     signer's certificate record; any failure is an audited refusal.
     """
     challenge = challenge_consume(
-        token=token, purpose=Challenge.Purpose.TRANSFER, bank=bank, session_key=session_key, request=request
+        token=token, purpose=Challenge.Purpose.TRANSFER, bank=bank, session_key=session_key, held=held, request=request
     )
     # SECURITY: the challenge was made for this customer's review page, not
     # for someone who used the same browser session before.

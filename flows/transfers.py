@@ -3,7 +3,6 @@ signed POST. A flow across banking (the transfer, its limits), certificates
 (the signature) and accounts (OTP, the extra SMS check)."""
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
@@ -15,9 +14,9 @@ from banking.models import Transfer
 from banking.services import (
     TransferDraft,
     TransferEvidence,
+    customer_hold,
     transfer,
     transfer_draft_resolve,
-    transfer_requirements,
     transfer_text,
 )
 from certificates import challenges, verify
@@ -71,20 +70,18 @@ def transfer_signed(
     result = None
     with transaction.atomic():
         # SECURITY: first lock of the transaction (before any audit row, so the
-        # order customer → accounts → audit chain is the one transfer() uses):
-        # this customer's signed transfers run one after another from here on.
-        # FOR NO KEY UPDATE: it still excludes the other transfers, but not the
-        # foreign-key checks of rows that merely name the customer (another
-        # request's audit row, committed while it holds the audit chain head),
-        # which FOR UPDATE would block into a deadlock (tests/banking/test_transfer_locks.py).
-        customer = get_user_model().objects.select_for_update(no_key=True).get(pk=customer.pk)
+        # order customer → accounts is the one transfer() uses): this
+        # customer's signed transfers run one after another from here on, and
+        # what the rules read (grade, today's total) is read once, under it.
+        hold = customer_hold(customer=customer)
+        customer = hold.customer
         # SECURITY: requests carrying the same challenge queue on its row (and
         # on the customer's), so a double submit waits for the first and then
-        # finds its transfer.
+        # finds its transfer (made in the transaction that consumed the challenge).
         held = (
             Challenge.objects.select_for_update().filter(token=token, bank=bank).first() if token and len(token) <= 64 else None
         )
-        if held is not None:
+        if held is not None and held.consumed_at is not None:
             existing = Transfer.objects.filter(challenge=held, customer=customer).first()
             if existing is not None:
                 audit_record(
@@ -104,6 +101,7 @@ def transfer_signed(
                 token=token,
                 certificate_der=certificate_der,
                 signature=signature,
+                held=held,
                 request=request,
             )
             from_account, to_account, fee = transfer_draft_resolve(customer=customer, draft=draft)
@@ -115,7 +113,7 @@ def transfer_signed(
             # session renders to exactly the stored, signed bytes.
             if bytes(challenge.to_sign) != expected.encode("utf-8"):
                 raise TransferTextMismatch()
-            needs = transfer_requirements(customer=customer, amount=draft.amount, device_token=device_token)
+            needs = hold.requirements(amount=draft.amount, device_token=device_token)
             if needs.otp:
                 if not (otp_code or "").strip():
                     raise OtpRequired()
@@ -141,6 +139,7 @@ def transfer_signed(
                     or "",
                     verified_at=timezone.now(),
                 ),
+                hold=hold,
                 request=request,
             )
         except CertificateRefused as exc:

@@ -1,21 +1,23 @@
 """Banks, deposit accounts, account PINs and the ledger.
 
-Money moves only through `ledger_move`: one transaction, both accounts
-locked with SELECT ... FOR UPDATE in primary-key order (so two opposite
+Money moves only through `ledger_post`, over accounts that `accounts_lock`
+has locked with SELECT ... FOR UPDATE in primary-key order (so two opposite
 movements cannot deadlock), balances changed with F() expressions, and two
-ledger rows per movement. The sum of a customer account's entries always
-equals its balance.
+ledger rows per movement; `ledger_move` does both for one movement. The sum
+of a customer account's entries always equals its balance.
 """
 
+import datetime
 import uuid
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import BigIntegerField, Case, F, Q, Value, When
 from django.utils import timezone
 
-from audit.models import Action
-from audit.services import audit_record
+from audit.models import Action, AuditEvent
+from audit.services import audit_append, audit_event, audit_record
 from banking import accountnumbers
 from banking.exceptions import (
     AccountPinInvalid,
@@ -52,8 +54,12 @@ def bank_ensure(*, code: str, slug: str, name_ko: str, name_en: str, colour: str
     return bank
 
 
+def _ledger_account_number(*, bank: Bank, serial: int) -> str:
+    return accountnumbers.make(bank.code, accountnumbers.PRODUCT_INTERNAL, serial)
+
+
 def _bank_ledger_account(*, bank: Bank, serial: int, product_name: str) -> DepositAccount:
-    number = accountnumbers.make(bank.code, accountnumbers.PRODUCT_INTERNAL, serial)
+    number = _ledger_account_number(bank=bank, serial=serial)
     account, _created = DepositAccount.objects.get_or_create(
         number=number,
         defaults={"bank": bank, "kind": DepositAccount.Kind.INTERNAL, "product_name": product_name},
@@ -148,6 +154,108 @@ def account_pin_unlock(*, account: DepositAccount) -> None:
     DepositAccount.objects.filter(pk=account.pk).update(pin_failed_count=0, pin_locked_at=None)
 
 
+@dataclass(frozen=True)
+class Leg:
+    """One movement: `amount` won from `debit` to `credit`, two ledger rows."""
+
+    debit: DepositAccount
+    credit: DepositAccount
+    amount: int
+    description: str
+    debit_counterparty: str = ""
+    credit_counterparty: str = ""
+
+
+def accounts_lock(*, pks: list[int], fee_bank: Bank | None = None) -> tuple[dict[int, DepositAccount], DepositAccount | None]:
+    """Lock the accounts `pks` (and `fee_bank`'s fee income account) in
+    primary-key order, in one statement, in the caller's transaction.
+    Returns them by primary key, with their bank and owner, and the fee account.
+
+    FOR NO KEY UPDATE: excludes the other movements, not the foreign-key
+    checks of rows that merely reference these (an audit row of the owner, a
+    favourite naming the account), which may commit meanwhile."""
+    fee_number = _ledger_account_number(bank=fee_bank, serial=accountnumbers.SERIAL_FEE_INCOME) if fee_bank else None
+    wanted = Q(pk__in=pks) | (Q(number=fee_number) if fee_number else Q(pk__in=[]))
+    rows = DepositAccount.objects.select_for_update(of=("self",), no_key=True).select_related("bank", "owner")
+    locked = {a.pk: a for a in rows.filter(wanted).order_by("pk")}
+    fee_account = next((a for a in locked.values() if a.number == fee_number), None) if fee_number else None
+    if fee_bank is not None and fee_account is None:
+        # A bank from before fee accounts existed: create it (bank_ensure does for every bank now), then lock it.
+        fee_account = rows.get(pk=bank_fee_account(bank=fee_bank).pk)
+        locked[fee_account.pk] = fee_account
+    return locked, fee_account
+
+
+def ledger_post(
+    *, legs: list[Leg], now: datetime.datetime | None = None, audit_rows: list[AuditEvent] | None = None, request=None
+) -> list[uuid.UUID]:
+    """Write `legs` between accounts that the caller has locked in this
+    transaction (accounts_lock) and read their balances under that lock:
+    one UPDATE for every balance, one INSERT for every ledger row, and one
+    for an audit row per movement, unless the caller passes `audit_rows` to
+    take them and write them with its own (audit_append). Returns the
+    movements' ids, in order.
+
+    The caller has made its checks; this one remains: a customer account
+    never goes below zero (nor can it: a CheckConstraint holds it too)."""
+    now = now or timezone.now()
+    balances = {}
+    for leg in legs:
+        # SECURITY: integers only (no floats, no bools), strictly positive, between two accounts.
+        if type(leg.amount) is not int or leg.amount <= 0 or leg.debit.pk == leg.credit.pk:
+            raise InvalidAmount()
+        balances.setdefault(leg.debit.pk, leg.debit.balance)
+        balances.setdefault(leg.credit.pk, leg.credit.balance)
+    opening = dict(balances)
+    entries, movements = [], []
+    for leg in legs:
+        if leg.debit.kind == DepositAccount.Kind.CUSTOMER and balances[leg.debit.pk] < leg.amount:
+            raise InsufficientFunds()
+        balances[leg.debit.pk] -= leg.amount
+        balances[leg.credit.pk] += leg.amount
+        movement = uuid.uuid4()
+        movements.append(movement)
+        for account, direction, counterparty in (
+            (leg.debit, LedgerEntry.Direction.DEBIT, leg.debit_counterparty),
+            (leg.credit, LedgerEntry.Direction.CREDIT, leg.credit_counterparty),
+        ):
+            entries.append(
+                LedgerEntry(
+                    account=account,
+                    movement=movement,
+                    direction=direction,
+                    amount=leg.amount,
+                    balance_after=balances[account.pk],
+                    description=leg.description,
+                    counterparty=counterparty,
+                    created_at=now,
+                )
+            )
+    # Relative to the stored balance (F), as a last guard should a caller's rows be stale.
+    change = Case(*[When(pk=pk, then=Value(balances[pk] - opening[pk])) for pk in balances], output_field=BigIntegerField())
+    DepositAccount.objects.filter(pk__in=list(balances)).update(balance=F("balance") + change)
+    LedgerEntry.objects.bulk_create(entries)
+    events = [
+        audit_event(
+            action=Action.MONEY_MOVED,
+            customer=leg.debit.owner if leg.debit.owner_id else leg.credit.owner,
+            bank=leg.credit.bank,
+            request=request,
+            movement=str(movement),
+            debit=leg.debit.number,
+            debit_bank=leg.debit.bank.code,
+            credit=leg.credit.number,
+            amount=leg.amount,
+        )
+        for leg, movement in zip(legs, movements, strict=True)
+    ]
+    if audit_rows is None:
+        audit_append(events)
+    else:
+        audit_rows.extend(events)
+    return movements
+
+
 def ledger_move(
     *,
     debit_account: DepositAccount,
@@ -158,59 +266,24 @@ def ledger_move(
     credit_counterparty: str = "",
     request=None,
 ) -> uuid.UUID:
-    """Move `amount` won from one account to another as two ledger rows."""
+    """Move `amount` won from one account to another as two ledger rows, in
+    one transaction that locks both accounts."""
     # SECURITY: integers only (no floats, no bools), strictly positive.
     if type(amount) is not int or amount <= 0:
         raise InvalidAmount()
     if debit_account.pk == credit_account.pk:
         raise InvalidAmount()
-    movement = uuid.uuid4()
-    now = timezone.now()
     with transaction.atomic():
-        ids = sorted([debit_account.pk, credit_account.pk])
-        rows = DepositAccount.objects.select_for_update(of=("self",), no_key=True).select_related("bank", "owner")
-        locked = {a.pk: a for a in rows.filter(pk__in=ids).order_by("pk")}
-        debit, credit = locked[debit_account.pk], locked[credit_account.pk]
-        if debit.kind == DepositAccount.Kind.CUSTOMER and debit.balance < amount:
-            raise InsufficientFunds()
-        DepositAccount.objects.filter(pk=debit.pk).update(balance=F("balance") - amount)
-        DepositAccount.objects.filter(pk=credit.pk).update(balance=F("balance") + amount)
-        LedgerEntry.objects.bulk_create(
-            [
-                LedgerEntry(
-                    account=debit,
-                    movement=movement,
-                    direction=LedgerEntry.Direction.DEBIT,
-                    amount=amount,
-                    balance_after=debit.balance - amount,
-                    description=description,
-                    counterparty=debit_counterparty,
-                    created_at=now,
-                ),
-                LedgerEntry(
-                    account=credit,
-                    movement=movement,
-                    direction=LedgerEntry.Direction.CREDIT,
-                    amount=amount,
-                    balance_after=credit.balance + amount,
-                    description=description,
-                    counterparty=credit_counterparty,
-                    created_at=now,
-                ),
-            ]
-        )
-        audit_record(
-            action=Action.MONEY_MOVED,
-            customer=debit.owner if debit.owner_id else credit.owner,
-            bank=credit.bank,
-            request=request,
-            movement=str(movement),
-            debit=debit.number,
-            debit_bank=debit.bank.code,
-            credit=credit.number,
+        locked, _fee = accounts_lock(pks=[debit_account.pk, credit_account.pk])
+        leg = Leg(
+            debit=locked[debit_account.pk],
+            credit=locked[credit_account.pk],
             amount=amount,
+            description=description,
+            debit_counterparty=debit_counterparty,
+            credit_counterparty=credit_counterparty,
         )
-    return movement
+        return ledger_post(legs=[leg], request=request)[0]
 
 
 def welcome_deposit(*, account: DepositAccount, amount: int, request=None) -> uuid.UUID:

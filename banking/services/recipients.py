@@ -25,16 +25,22 @@ def mask_name(name: str) -> str:
     return name[0] + "*" * (len(name) - 2) + name[-1]
 
 
-def recipient_lookup(*, bank: Bank, number: str) -> DepositAccount:
-    """수취인 조회: the customer account with this number at `bank`."""
+def recipient_lookup(*, number: str, bank: Bank | None = None, bank_code: str = "") -> DepositAccount:
+    """수취인 조회: the customer account with this number at `bank` (or at the
+    bank whose code is `bank_code`, in the same query)."""
     normalised = accountnumbers.normalise(number or "")
+    at_bank = {"bank": bank} if bank is not None else {"bank__code": bank_code}
     # SECURITY: only a well-formed number (13 ASCII digits, right check digit)
-    # is looked up; anything else cannot exist and never reaches a query.
+    # at a well-formed bank code is looked up; anything else cannot exist and
+    # never reaches a query.
+    well_formed = accountnumbers.is_valid(normalised) and (
+        bank is not None or (isinstance(bank_code, str) and len(bank_code) == 3 and bank_code.isascii() and bank_code.isdigit())
+    )
     account = (
         DepositAccount.objects.select_related("bank", "owner")
-        .filter(bank=bank, number=normalised, kind=DepositAccount.Kind.CUSTOMER)
+        .filter(number=normalised, kind=DepositAccount.Kind.CUSTOMER, **at_bank)
         .first()
-        if accountnumbers.is_valid(normalised)
+        if well_formed
         else None
     )
     # SECURITY: internal (fee, operating) accounts are never a recipient.
@@ -69,11 +75,8 @@ def recipient_find(*, customer, bank_code: str, number: str, request=None) -> De
             retry_after = max(1, math.ceil((limit.window_started_at + window - now).total_seconds()))
             error = RecipientLookupThrottled(retry_after=retry_after)
         else:
-            bank = Bank.objects.filter(code=bank_code).first()
             try:
-                if bank is None:
-                    raise RecipientNotFound()
-                account = recipient_lookup(bank=bank, number=number)
+                account = recipient_lookup(bank_code=bank_code, number=number)
             except RecipientNotFound as exc:
                 error = exc
                 if limit.failures == 0:

@@ -19,7 +19,9 @@ from audit.services import (
     CHAINED_FIELDS,
     CONTENT_FIELDS,
     ChainBreak,
+    audit_append,
     audit_chain_verify,
+    audit_event,
     audit_event_digest,
     audit_record,
     audit_row_digest,
@@ -419,3 +421,20 @@ def test_the_unsealed_tail_and_its_age_are_reported(time_machine):
     call_command("seal_audit_log", stdout=io.StringIO())
     assert audit_unsealed_tail().count == 0
     call_command("verify_audit_log", stdout=io.StringIO())
+
+
+def test_rows_appended_together_are_sealed_in_their_order_and_verify():
+    events = [audit_event(action=Action.LOGOUT, attempt=n) for n in range(3)]
+    with transaction.atomic():
+        audit_append(events)
+    audit_seal()
+    sealed = list(AuditEvent.objects.filter(pk__in=[e.pk for e in events]).order_by("sequence"))
+    assert [e.detail["attempt"] for e in sealed] == [0, 1, 2]
+    assert all(e.sequence is not None for e in sealed)
+    assert audit_chain_verify()[0]
+    # Made otherwise (sealed-looking, or without its own digest), a row is refused in a batch too.
+    forged = audit_event(action=Action.LOGOUT)
+    forged.sequence = 999
+    with pytest.raises(AppendOnlyViolation):
+        AuditEvent.objects.bulk_create([audit_event(action=Action.LOGOUT), forged])
+    assert not AuditEvent.objects.filter(sequence=999).exists()

@@ -4,8 +4,9 @@ import datetime
 
 import pytest
 import time_machine
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
+from django.test.utils import CaptureQueriesContext
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.models import AuditEvent
@@ -23,6 +24,7 @@ from banking.models import DepositAccount, LedgerEntry, Transfer
 from banking.services import (
     bank_fee_account,
     bank_internal_account,
+    customer_hold,
     mask_name,
     recipient_lookup,
     transfer,
@@ -269,3 +271,51 @@ def test_money_is_conserved(customer, younghee, chulsoo):
     send(younghee, chulsoo, 20_000)
     send(chulsoo, customer, 5_000)
     assert DepositAccount.objects.aggregate(s=Sum("balance"))["s"] == 0
+
+
+def test_a_transfer_under_the_callers_hold_reads_each_rule_once(customer, younghee):
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        hold = customer_hold(customer=customer)
+        assert hold.requirements(amount=1_000, device_token="").otp is False
+        send(customer, younghee, 1_000, hold=hold)
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert sum('SUM("banking_transfer"."amount")' in s for s in sql) == 1, sql
+    assert sum("otp_totp_totpdevice" in s for s in sql) == 1, sql
+    assert sum(s.startswith('SELECT "accounts_customer"') for s in sql) == 1, sql  # the customer is locked once
+    assert hold.today == 1_000  # what the hold's rules see next includes this transfer
+    assert balance(younghee.deposit_accounts.get()) == 501_000
+
+
+def test_a_hold_of_another_customer_is_refused_and_moves_nothing(customer, younghee):
+    before = snapshot()
+    with transaction.atomic():
+        hold = customer_hold(customer=younghee)
+        with pytest.raises(transaction.TransactionManagementError):
+            send(customer, younghee, 1_000, hold=hold)
+    assert snapshot() == before
+
+
+def test_a_hold_from_a_rolled_back_savepoint_is_refused(customer, younghee):
+    before = snapshot()
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                hold = customer_hold(customer=customer)
+                raise RuntimeError("the savepoint, and the lock taken in it, are rolled back")
+        except RuntimeError:
+            pass
+        with pytest.raises(transaction.TransactionManagementError):
+            send(customer, younghee, 1_000, hold=hold)
+    assert snapshot() == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_hold_is_refused_once_its_transaction_has_ended_and_needs_one(customer, younghee):
+    with pytest.raises(transaction.TransactionManagementError):
+        customer_hold(customer=customer)  # no transaction: a lock that would end at once
+    with transaction.atomic():
+        hold = customer_hold(customer=customer)
+    before = snapshot()
+    with transaction.atomic(), pytest.raises(transaction.TransactionManagementError):
+        send(customer, younghee, 1_000, hold=hold)
+    assert snapshot() == before
