@@ -86,6 +86,7 @@ class Action(models.TextChoices):
     CERTIFICATE_COPY_CANCELLED = "certificate_copy_cancelled", _("인증서 복사 취소")
     CERTIFICATE_COPY_LOOKUP_LOCKED = "certificate_copy_lookup_locked", _("인증서 복사 번호 입력 제한")
     CERTIFICATE_COPY_OPEN_LIMITED = "certificate_copy_open_limited", _("인증서 복사 시작 횟수 제한")
+    DATA_GENERATED = "data_generated", _("측정용 데이터 생성")
 
 
 # The `prev_hash` of the first row: there is no row before it.

@@ -13,6 +13,7 @@ PRODUCT_INTERNAL = "99"  # the bank's own ledger accounts
 # Serials of the bank's own accounts under PRODUCT_INTERNAL.
 SERIAL_OPERATING = 0  # 본점 운영계정 (welcome deposits)
 SERIAL_FEE_INCOME = 1  # 타행이체 수수료 수입
+SERIAL_DATA_LOAD = 2  # 측정용 데이터 자금: pays the opening deposits of manage.py generate_data
 LENGTH = 13
 
 
