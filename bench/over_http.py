@@ -331,6 +331,86 @@ def _ledger_rows(person, rows: int) -> None:
         )
 
 
+def large_bank(base_url: str, journal, *, customers: int, rows: int, clients: int) -> list:
+    """manage.py generate_data's bank (flows/generate.py) added to the running one: its
+    first `clients` customers have long histories and log in with the seeded password.
+    Logged-in (client, person) pairs for the page figures."""
+    import types
+
+    from django.db import connections
+
+    from banking.models import DepositAccount
+    from flows.generate import generate
+
+    started = time.perf_counter()
+    summary = generate(customers=customers, ledger_rows=rows, deep=clients, password=world.PASSWORD)
+    with connections["default"].cursor() as cursor:
+        cursor.execute("ANALYZE")
+    say(
+        f"large bank: {summary.customers:,} customers, {summary.ledger_rows:,} ledger rows, "
+        f"{summary.transfers:,} transfers in {time.perf_counter() - started:.0f} s"
+    )
+    accounts = DepositAccount.objects.select_related("bank", "owner").filter(owner__login_id__in=summary.deep_login_ids)
+    logged_in = []
+    for account in sorted(accounts, key=lambda a: a.owner.login_id):
+        person = types.SimpleNamespace(
+            bank_slug=account.bank.slug, device_token=os.urandom(16).hex(), account_number=account.number
+        )
+        client = browser(base_url, person, journal)
+        answer = client.post_form("login/", {"login_id": account.owner.login_id, "password": world.PASSWORD})
+        if answer.status == 200 and not answer.url.endswith("/login/"):
+            logged_in.append((client, person))
+    connections.close_all()
+    if len(logged_in) != clients:
+        raise SystemExit(f"large bank: {len(logged_in)} of {clients} deep customers could log in")
+    return logged_in
+
+
+BROWSER_COSTS = """
+async (repeat) => {
+  const signer = await import("/static/js/crypto/signer.js");
+  const npki = await import("/static/js/crypto/npki.js");
+  const password = "bench-Passw0rd!";
+  const issue = [], unlock = [];
+  for (let i = 0; i < repeat; i++) {
+    let t = performance.now();
+    const { privateKeyPkcs8 } = await signer.generateKeyPair();
+    const keyFile = await npki.encryptKeyFile({ privateKeyPkcs8, r: signer.randomR(), password });
+    issue.push(performance.now() - t);
+    t = performance.now();
+    const opened = await npki.decryptKeyFile(keyFile, password);
+    const key = await signer.importSigningKey(opened.privateKeyPkcs8);
+    await signer.sign(key, "[Certbank] bench challenge " + i);
+    unlock.push(performance.now() - t);
+  }
+  return { issue, unlock };
+}
+"""
+
+
+def browser_costs(base_url: str, bank_slug: str, repeat: int) -> tuple[list[float], list[float]] | None:
+    """In Debian's Chromium, on a page of the running server (the site's own modules):
+    issuance (RSA-2048 key generation + PBKDF2 600,000 + SEED-CBC key file) and
+    unlock + sign (PBKDF2 + SEED-CBC open + import + RSA signature), ms each. None
+    without Chromium."""
+    from tests.chromium import CHROMIUM, CHROMIUM_ARGS
+
+    if not Path(CHROMIUM).exists():
+        say(f"  {CHROMIUM} is missing: the browser figures are not measured")
+        return None
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = chromium.new_page()
+            page.goto(f"{base_url}/{bank_slug}/login/")
+            times = page.evaluate(BROWSER_COSTS, repeat)
+        finally:
+            chromium.close()
+    return times["issue"], times["unlock"]
+
+
 def _rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -349,6 +429,9 @@ def main(argv=None) -> int:
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--customers", type=int, default=24)
     parser.add_argument("--csv-rows", type=int, default=125_000)
+    parser.add_argument("--browser-repeat", type=int, default=6, help="issuances and unlocks timed in Chromium")
+    parser.add_argument("--big-customers", type=int, default=100_000, help="then 0 skips the large bank")
+    parser.add_argument("--big-rows", type=int, default=1_000_000, help="ledger rows of the large bank")
     parser.add_argument("--out", type=Path, default=ROOT / "var" / "bench" / "latest.json")
     args = parser.parse_args(argv)
     rng = random.Random(13)  # noqa: S311 - a workload
@@ -394,6 +477,9 @@ def main(argv=None) -> int:
             "overview",
             "history",
             "pgbench",
+            "trivial_big",
+            "overview_big",
+            "history_big",
         )
     }
     try:
@@ -430,12 +516,12 @@ def main(argv=None) -> int:
             review = transfer_prepare(client, person, recipient, 1_000)
             return review is not None and transfer_sign(client, person, review)
 
-        def page(kind):
+        def page(kind, logged_in=sessions):
             figure = figures[kind]
 
             def run(i):
-                client, person = sessions[i]
-                path = "accounts/" if kind == "overview" else f"accounts/{person.account_number}/"
+                client, person = logged_in[i]
+                path = "accounts/" if kind.startswith("overview") else f"accounts/{person.account_number}/"
                 return client.get(path).status == 200
 
             return figure, run
@@ -465,7 +551,16 @@ def main(argv=None) -> int:
                 timed_threads(figure, args.clients, args.seconds, run)
             pgbench(own, clients=args.clients, seconds=args.seconds, figure=figures["pgbench"])
 
+        if args.big_customers:
+            big = large_bank(server.base_url, journal, customers=args.big_customers, rows=args.big_rows, clients=args.clients)
+            for number in range(1, args.rounds + 1):
+                say(f"large bank round {number}/{args.rounds}")
+                timed_threads(figures["trivial_big"], args.clients, args.seconds, trivial)
+                for kind in ("overview_big", "history_big"):
+                    figure, run = page(kind, big)
+                    timed_threads(figure, args.clients, args.seconds, run)
         connections.close_all()
+        in_browser = browser_costs(server.base_url, rich[0].bank_slug, repeat=args.browser_repeat)
         floor_us, ours_us, statements = certificate_check_costs(rich[0], repeat=200)
         csv_seconds, rss_before, rss_after = csv_memory(server.base_url, server, rich[1], args.csv_rows)
     finally:
@@ -526,8 +621,23 @@ def main(argv=None) -> int:
         "≥ 0.25×",
         f["transfer_post"].percentile(95),
     )
-    row("overview p50 (ms), 8 users, small", f["overview"].percentile(50), "p95 ms", f["overview"].percentile(95), "p95 < 50")
-    row("history p50 (ms), 8 users, small", f["history"].percentile(50), "p95 ms", f["history"].percentile(95), "p95 < 50")
+    for kind in ("overview", "history"):
+        label = f"{kind} p50 (ms), {args.clients} users, small"
+        row(label, f[kind].percentile(50), "p95 ms", f[kind].percentile(95), "p95 < 50")
+    if args.big_customers:
+        big_size = f"{args.big_rows // 1_000_000}M rows" if args.big_rows >= 1_000_000 else f"{args.big_rows:,} rows"
+        for kind, label in (("overview_big", "overview"), ("history_big", "history")):
+            row(
+                f"{label} p50 (ms), {args.clients} users, {big_size}",
+                f[kind].percentile(50),
+                "p95 ms",
+                f[kind].percentile(95),
+                "p95 < 50",
+            )
+    if in_browser is not None:
+        issue, unlock = in_browser
+        row("Chromium: issuance, keygen + PBKDF2 + SEED (ms, median)", statistics.median(issue), "goal ms", 1500, "< 1.5 s")
+        row("Chromium: unlock + sign (ms, median)", statistics.median(unlock), "goal ms", 500, "< 0.5 s")
     row("in-process certificate check (µs)", ours_us, f"cryptography floor µs ({statements} SQL)", floor_us, "≤ 5×")
     row(
         f"3-month CSV of {args.csv_rows:,} rows: worker RSS after (MB)",
