@@ -38,7 +38,7 @@ bench: $(STAMP)
 # SEED=... replays a run; TRANSFERS, CLIENTS and WORKERS change its size.
 torture: $(STAMP)
 	$(PY) tools/torture/run.py $(if $(SEED),--seed $(SEED)) $(if $(TRANSFERS),--transfers $(TRANSFERS)) \
-		$(if $(CLIENTS),--clients $(CLIENTS)) $(if $(WORKERS),--workers $(WORKERS))
+		$(if $(CLIENTS),--clients $(CLIENTS)) $(if $(WORKERS),--workers $(WORKERS)) $(if $(INSTANCES),--instances $(INSTANCES))
 
 # Fuzzing (issue 12 §1, tests/fuzz/): hostile requests at every URL pattern the resolver has,
 # CASES of them (at least 10,000), then the answers per endpoint and status. SEED=... replays

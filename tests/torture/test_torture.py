@@ -1,7 +1,9 @@
 """The bank torture test, short (issue 12 §6): tools/torture/run.py with a few
 hundred signed transfers over HTTP against gunicorn with production settings,
 faults injected every couple of seconds, and the checker at intervals and at
-the end. `make torture` is the long run (40,000 transfers).
+the end. Two gunicorn instances share the database, and every browser's
+requests alternate between them: nothing may depend on which web node
+answers (no process-local state, the same secrets on every node). `make torture` is the long run (40,000 transfers).
 
 PostgreSQL only: the run needs a server on which it creates its own
 database (DATABASE_URL names the server; the test database of this session
@@ -32,7 +34,8 @@ def test_short_torture_run_keeps_the_books_exact_under_faults(tmp_path):
         str(ROOT / "tools" / "torture" / "run.py"),
         "--transfers=300",
         "--clients=6",
-        "--workers=3",
+        "--workers=2",
+        "--instances=2",  # two web nodes on the one database, each browser's requests alternating between them
         "--customers=12",
         f"--seed={SEED}",
         "--fault-every=3",
@@ -45,6 +48,7 @@ def test_short_torture_run_keeps_the_books_exact_under_faults(tmp_path):
     output = run.stdout + run.stderr
     assert run.returncode == 0, output
     assert "Violations: 0" in output, output
+    assert len(re.findall(r"^gunicorn: http://127\.0\.0\.1:\d+, workers", output, re.M)) == 2, output
     transfers = int(re.search(r"^Transfers: ([\d,]+)", output, re.M).group(1).replace(",", ""))
     assert transfers >= 300, output
     injected = dict(re.findall(r"^  (kill_worker|pg_terminate_backend|lock_timeout|statement_timeout)\s+([\d,]+)$", output, re.M))

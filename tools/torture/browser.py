@@ -113,10 +113,15 @@ _LOST = (
 
 
 class Browser:
-    """One browser profile (its cookie jar) at one bank."""
+    """One browser profile (its cookie jar) at one bank. Given several base URLs
+    (web nodes on one database, tools/torture/run.py --instances), its requests
+    take them in turn, as a load balancer without sticky sessions would send them:
+    cookies are per host, not per port, so the session travels along."""
 
-    def __init__(self, base_url: str, bank: str, *, device_token: str, journal: Journal, timeout: float = 60.0):
-        self.base_url = base_url.rstrip("/")
+    def __init__(self, base_url: str | list[str], bank: str, *, device_token: str, journal: Journal, timeout: float = 60.0):
+        self.base_urls = [url.rstrip("/") for url in ([base_url] if isinstance(base_url, str) else base_url)]
+        self.base_url = self.base_urls[0]
+        self._turn = 0
         self.bank = bank
         self.timeout = timeout
         self.journal = journal
@@ -126,8 +131,13 @@ class Browser:
         self._opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies))
         self.logged_in = False
 
-    def url(self, path: str) -> str:
-        return f"{self.base_url}/{self.bank}/{path.lstrip('/')}"
+    def url(self, path: str, base: str = "") -> str:
+        return f"{base or self.base_url}/{self.bank}/{path.lstrip('/')}"
+
+    def _next_base(self) -> str:
+        base = self.base_urls[self._turn % len(self.base_urls)]
+        self._turn += 1
+        return base
 
     def cookie(self, name: str) -> str:
         return next((c.value for c in self.cookies if c.name == name), "")
@@ -168,19 +178,20 @@ class Browser:
         return answer
 
     def get(self, path: str) -> Answer:
-        return self._send(urllib.request.Request(self.url(path), method="GET"), path)  # noqa: S310
+        return self._send(urllib.request.Request(self.url(path, self._next_base()), method="GET"), path)  # noqa: S310
 
     def post(self, path: str, fields: dict[str, str]) -> Answer:
         if not self.cookie("csrftoken"):
             self.get("login/")
+        base = self._next_base()
         request = urllib.request.Request(  # noqa: S310
-            self.url(path),
+            self.url(path, base),
             data=urllib.parse.urlencode(fields).encode(),
             method="POST",
             headers={
                 "X-CSRFToken": self.cookie("csrftoken"),
-                "Origin": self.base_url,
-                "Referer": self.url(path),
+                "Origin": base,
+                "Referer": self.url(path, base),
                 "Content-Type": "application/x-www-form-urlencoded",
             },
         )
@@ -190,11 +201,12 @@ class Browser:
         """A form post as the page submits it: the CSRF token in the body."""
         if not self.cookie("csrftoken"):
             self.get(path)
+        base = self._next_base()
         request = urllib.request.Request(  # noqa: S310
-            self.url(path),
+            self.url(path, base),
             data=urllib.parse.urlencode({"csrfmiddlewaretoken": self.cookie("csrftoken"), **fields}).encode(),
             method="POST",
-            headers={"Origin": self.base_url, "Referer": self.url(path), "Content-Type": "application/x-www-form-urlencoded"},
+            headers={"Origin": base, "Referer": self.url(path, base), "Content-Type": "application/x-www-form-urlencoded"},
         )
         return self._send(request, path)
 

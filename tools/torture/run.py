@@ -48,6 +48,9 @@ def parse_args(argv=None):
     parser.add_argument("--transfers", type=int, default=40_000, help="completed transfers to reach (default 40000)")
     parser.add_argument("--clients", type=int, default=12, help="concurrent client threads (default 12)")
     parser.add_argument("--workers", type=int, default=3, help="gunicorn sync workers (default 3)")
+    parser.add_argument(
+        "--instances", type=int, default=1, help="gunicorn instances (web nodes) on one database, --workers each (default 1)"
+    )
     parser.add_argument("--customers", type=int, default=96, help="seeded customers over the three banks (default 96)")
     parser.add_argument("--seed", type=int, default=None, help="workload seed (default: random, printed)")
     parser.add_argument("--fault-every", type=float, default=4.0, help="seconds between faults on average (default 4)")
@@ -128,7 +131,7 @@ def main(argv=None) -> int:
     say("Certbank torture test")
     say(f"  seed {seed}   commit {git_commit()}")
     say(
-        f"  target {args.transfers:,} transfers, {args.clients} clients, {args.workers} gunicorn workers, "
+        f"  target {args.transfers:,} transfers, {args.clients} clients, {args.instances} × {args.workers} gunicorn workers, "
         f"{args.customers} customers, faults {'off' if args.no_faults else f'every ~{args.fault_every:g} s'}"
     )
 
@@ -136,8 +139,9 @@ def main(argv=None) -> int:
     from tools.torture import server as gunicorn
 
     port = gunicorn.free_port()
+    more_ports = tuple(gunicorn.free_port() for _ in range(args.instances - 1))
     world.prepare_files(args.work_dir)
-    env = world.production_environment(database_url=own, work=args.work_dir, port=port)
+    env = world.production_environment(database_url=own, work=args.work_dir, port=port, more_ports=more_ports)
     os.environ.update(env)  # this process reads the same settings and secrets as the server
     world.database_recreate(maintenance, args.database)
     step = time.monotonic()
@@ -170,7 +174,12 @@ def main(argv=None) -> int:
         return 1
     connections.close_all()
 
-    srv = gunicorn.start(env=env, workers=args.workers, work=args.work_dir, port=port)
+    srv = gunicorn.Cluster([gunicorn.start(env=env, workers=args.workers, work=args.work_dir, port=port)])
+    for number, node_port in enumerate(more_ports, start=2):
+        # Another web node: the same environment (secrets, data folder, database), its own port and log.
+        node_work = args.work_dir / f"node{number}"
+        node_work.mkdir(parents=True, exist_ok=True)
+        srv.nodes.append(gunicorn.start(env=env, workers=args.workers, work=node_work, port=node_port))
     try:
         return _run(args, seed, rng, people, base, srv, own, maintenance, began)
     finally:
@@ -184,11 +193,13 @@ def _run(args, seed, rng, people, base, srv, own, maintenance, began) -> int:
     from tools.torture import server as gunicorn
     from tools.torture.browser import Journal
 
-    say(f"gunicorn: {srv.base_url}, workers {srv.worker_pids()}, log {srv.log_path}")
+    for node in srv.nodes:
+        say(f"gunicorn: {node.base_url}, workers {node.worker_pids()}, log {node.log_path}")
 
     indexes = list(range(len(people)))
     rich = [i for i in indexes if not people[i].poor and people[i].designated]
-    shared = workload.Shared(people=people, base_url=srv.base_url, journal=Journal(), seed=seed)
+    # With several nodes each browser's requests take them in turn (tools/torture/browser.py).
+    shared = workload.Shared(people=people, base_url=srv.base_urls, journal=Journal(), seed=seed)
     shared.hot_senders = rng.sample(rich, k=min(4, len(rich)))
     shared.hot_recipients = rng.sample([i for i in indexes if i not in shared.hot_senders], k=min(3, len(indexes) - 4))
     hot_accounts = [people[i].account_id for i in shared.hot_recipients + shared.hot_senders]
@@ -264,7 +275,7 @@ def _run(args, seed, rng, people, base, srv, own, maintenance, began) -> int:
     with (args.work_dir / "faults.log").open("w") as timeline:
         for injection in fault_log.injections:
             timeline.write(f"{injection.started:.3f} {injection.ended:.3f} {injection.kind} {injection.detail}\n")
-    explained, unexplained = attribute(shared.journal, fault_log, gunicorn.read_log(srv.log_path))
+    explained, unexplained = attribute(shared.journal, fault_log, gunicorn.read_log(*srv.log_paths))
     violations += unexplained
     connections.close_all()
 

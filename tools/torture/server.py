@@ -96,6 +96,32 @@ class Server:
         process_stop(self.process)
 
 
+@dataclass
+class Cluster:
+    """Several gunicorn instances (web nodes) on one database, started alike."""
+
+    nodes: list[Server]
+
+    @property
+    def base_url(self) -> str:
+        return self.nodes[0].base_url
+
+    @property
+    def base_urls(self) -> list[str]:
+        return [node.base_url for node in self.nodes]
+
+    @property
+    def log_paths(self) -> list[Path]:
+        return [node.log_path for node in self.nodes]
+
+    def worker_pids(self) -> list[int]:
+        return [pid for node in self.nodes for pid in node.worker_pids()]
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
+
+
 def start(*, env: dict[str, str], workers: int, work: Path, port: int, timeout: float = 60) -> Server:
     log_path = work / "gunicorn.log"
     log = log_path.open("wb")
@@ -182,9 +208,17 @@ class LogReading:
     unhandled: list[str]  # gunicorn's own "Error handling request" (outside Django's handler)
 
 
-def read_log(path: Path) -> LogReading:
+def read_log(*paths: Path) -> LogReading:
+    """The 500s' tracebacks by request id, worker timeouts and unhandled errors of
+    one or more gunicorn logs (request ids are unique across nodes)."""
     errors: dict[str, list[str]] = {}
     timeouts, unhandled = [], []
+    for path in paths:
+        _read_one_log(path, errors, timeouts, unhandled)
+    return LogReading({rid: "\n".join(lines) for rid, lines in errors.items()}, timeouts, unhandled)
+
+
+def _read_one_log(path: Path, errors: dict[str, list[str]], timeouts: list[str], unhandled: list[str]) -> None:
     current: list[str] | None = None
     gunicorn_block: list[str] | None = None
     for raw in path.read_text("utf-8", "replace").splitlines():
@@ -212,4 +246,3 @@ def read_log(path: Path) -> LogReading:
             gunicorn_block.append(raw)
     if gunicorn_block is not None:
         unhandled.append("\n".join(gunicorn_block))
-    return LogReading({rid: "\n".join(lines) for rid, lines in errors.items()}, timeouts, unhandled)

@@ -104,7 +104,7 @@ class LoggedOut(Exception):
 @dataclass
 class Shared:
     people: list[Person]
-    base_url: str
+    base_url: str | list[str]  # several: the web nodes, taken in turn (Browser)
     journal: Journal
     seed: int
     stop: threading.Event = field(default_factory=threading.Event)

@@ -86,16 +86,18 @@ def database_drop(maintenance_url: str, name: str) -> None:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def production_environment(*, database_url: str, work: Path, port: int) -> dict[str, str]:
+def production_environment(*, database_url: str, work: Path, port: int, more_ports: tuple[int, ...] = ()) -> dict[str, str]:
     """The server's environment: DJANGO_ENV=production with its own fresh secrets,
-    plain HTTP on 127.0.0.1 (no secure cookies, no HTTPS redirect, no HSTS)."""
+    plain HTTP on 127.0.0.1 (no secure cookies, no HTTPS redirect, no HSTS).
+    `more_ports`: other web nodes started with this same environment (the same
+    secrets and data folder), whose origins the forms are also posted from."""
     return server.production_environment(
         database_url=database_url,
         data_dir=work / "data",
         static_root=work / "static",
         public_url=f"http://127.0.0.1:{port}",
         allowed_hosts="127.0.0.1,localhost",
-        DJANGO_CSRF_TRUSTED_ORIGINS=f"http://127.0.0.1:{port}",
+        DJANGO_CSRF_TRUSTED_ORIGINS=",".join(f"http://127.0.0.1:{p}" for p in (port, *more_ports)),
         DJANGO_SECURE_COOKIES="false",
         DJANGO_SSL_REDIRECT="false",
         DJANGO_HSTS_SECONDS="0",
