@@ -4,7 +4,7 @@ import base64
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import authenticate, login, logout
+from django.contrib.auth import logout
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -32,6 +32,7 @@ from accounts.forms import (
 from accounts.models import Customer, VerificationGrant
 from audit.models import Action
 from audit.services import audit_record
+from bank.http import login_in_one_transaction
 from bank.middleware import idle_renew, idle_seconds_left
 from core.errors import DomainError
 from core.models import SmsMessage
@@ -60,14 +61,13 @@ def login_view(request):
     form = LoginForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            customer = authenticate(
+            customer = login_in_one_transaction(
                 request, bank=request.bank, login_id=form.cleaned_data["login_id"], password=form.cleaned_data["password"]
             )
         except DomainError as exc:
             form.add_error(None, exc.message)
         else:
             if customer is not None:
-                login(request, customer)
                 return redirect(_safe_next(request) or reverse("banking:accounts", kwargs={"bank": request.bank.slug}))
             form.add_error(None, _("아이디 또는 비밀번호가 올바르지 않습니다."))
     return render(request, "accounts/login.html", {"form": form, "next": _safe_next(request) or ""})

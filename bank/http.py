@@ -21,11 +21,14 @@ import binascii
 import functools
 
 from django import forms
+from django.contrib.auth import authenticate, login
 from django.http import HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.decorators import logged_in_customer
+from bank.middleware import idle_renew
+from core.boundary import service_call
 from core.errors import DomainError
 
 MALFORMED = "malformed_request"
@@ -123,3 +126,21 @@ def json_login_required(view):
         return json_error(_("로그인이 필요합니다. 다시 로그인해 주세요."), status=401, code="login_required")
 
     return wrapper
+
+
+def login_in_one_transaction(request, **credentials):
+    """authenticate() and login() in one transaction: the login service's
+    checks and audit row, last_login, the old session row's DELETE and the new
+    one's INSERT commit together (issue 13), under the service's locks until
+    that commit (core.boundary.service_call). Returns the customer, or None
+    when no backend accepts the credentials; a refusal is raised after its
+    kept writes (failure counters, the audit row) have committed."""
+    # No savepoint of the block's own: authenticate() refuses only through the
+    # login services, which roll their own savepoints back; nothing is written before.
+    with service_call(savepoint=False):
+        customer = authenticate(request, **credentials)
+        if customer is not None:
+            login(request, customer)
+            idle_renew(request)  # the countdown starts at the login (else the idle middleware stamps it afterwards)
+            request.session.save()  # here, in the transaction; the middleware's save then finds it unchanged
+    return customer

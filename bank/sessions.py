@@ -9,8 +9,11 @@ new key is only remembered, and the one save at the end of the request
 INSERTs it (a clash of two random 32-character keys, 36^32, is retried
 there); the old row goes with one DELETE.
 
-Outside a transaction (the end of a request) the row is written with one
-statement: Django wraps even a single UPDATE in BEGIN ... COMMIT.
+The row is written with one statement, in a transaction or not: Django
+wraps even a single UPDATE in BEGIN ... COMMIT, or in a savepoint inside a
+transaction. A login writes it inside its own transaction (bank.http.
+login_in_one_transaction); the middleware's save at the end of that request
+then finds nothing changed and writes nothing.
 
 Django's database backend turns *any* DatabaseError while updating the
 session row at the end of a request into UpdateError, which the session
@@ -26,7 +29,7 @@ traceback and request id (issue 12 §2). A session row that really is gone
 
 from django.contrib.sessions.backends.base import VALID_KEY_CHARS, CreateError, UpdateError
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
-from django.db import IntegrityError, InterfaceError, OperationalError, connections, router
+from django.db import InterfaceError, OperationalError, connections, router
 from django.utils.crypto import get_random_string
 
 
@@ -47,44 +50,57 @@ class SessionStore(DatabaseSessionStore):
             self._session_cache = {}  # nothing to load for a key no row has yet
         self.modified = True
 
+    _written: tuple[str, bytes] | None = None  # (key, data) of this request's last write
+
     def save(self, must_create=False):
         if self.session_key is None:
             self.create()
+        data = self.serializer().dumps(self._get_session(no_load=must_create))
+        if not must_create and not self._unwritten and (self.session_key, data) == self._written:
+            return  # written in this request already, unchanged since (a login writes it in its own transaction)
         try:
             if not self._unwritten:
-                return self._write(must_create=must_create)
-            while True:
-                try:
-                    self._write(must_create=True)
-                    break
-                except CreateError:
-                    self._session_key = get_random_string(32, VALID_KEY_CHARS)
-            self._unwritten = False
+                self._write(must_create=must_create)
+            else:
+                while True:
+                    try:
+                        self._write(must_create=True)
+                        break
+                    except CreateError:
+                        self._session_key = get_random_string(32, VALID_KEY_CHARS)
+                self._unwritten = False
         except UpdateError as error:
             cause = error.__context__
             if isinstance(cause, OperationalError | InterfaceError):
                 raise cause from None
             raise
+        self._written = (self.session_key, data)
 
     def _write(self, *, must_create: bool) -> None:
-        """Django's save, in one statement when no transaction is open."""
+        """Django's save in one statement, in a transaction or not (no savepoint)."""
         obj = self.create_model_instance(self._get_session(no_load=must_create))
         using = router.db_for_write(self.model, instance=obj)
-        if connections[using].in_atomic_block:
-            return super().save(must_create=must_create)  # its savepoint keeps the caller's transaction usable
+        connection = connections[using]
         if must_create:
-            try:
-                obj.save(force_insert=True, using=using)
-            except IntegrityError as error:
-                raise CreateError from error
-            return None
+            # A key already taken inserts nothing (and leaves the caller's transaction usable).
+            meta = self.model._meta
+            table = connection.ops.quote_name(meta.db_table)
+            names = ("session_key", "session_data", "expire_date")
+            key, data, expiry = (connection.ops.quote_name(meta.get_field(name).column) for name in names)
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"INSERT INTO {table} ({key}, {data}, {expiry}) VALUES (%s, %s, %s) ON CONFLICT ({key}) DO NOTHING",  # noqa: S608
+                    [obj.session_key, obj.session_data, connection.ops.adapt_datetimefield_value(obj.expire_date)],
+                )
+                if cursor.rowcount != 1:
+                    raise CreateError
+            return
         # A database fault propagates as itself (the module docstring); no row is Django's UpdateError.
         written = (
             self.model.objects.using(using).filter(pk=obj.pk).update(session_data=obj.session_data, expire_date=obj.expire_date)
         )
         if not written:
             raise UpdateError
-        return None
 
     def delete(self, session_key=None):
         session_key = session_key or self.session_key

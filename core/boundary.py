@@ -30,6 +30,7 @@ release the row lock, so hold() also takes a session-level advisory lock,
 released when the call ends.
 """
 
+import contextlib
 import functools
 import hashlib
 from collections.abc import Callable
@@ -86,22 +87,45 @@ def _nested(call: _Call, function: Callable, args, kwargs) -> Any:
 
 
 def _outermost(function: Callable, args, kwargs) -> Any:
+    with service_call():
+        return function(*args, **kwargs)
+
+
+@contextlib.contextmanager
+def service_call(*, savepoint: bool = True):
+    """The outermost service call as a block: the services called in it join
+    one call and one transaction, and whatever else the block does (a login's
+    session row and last_login) commits with them. A refusal rolls the block
+    back, the kept writes are made, the transaction commits and the refusal is
+    raised out of the block; hold() locks last until that commit. Inside a
+    service call already, the block simply joins it.
+
+    savepoint=False: the block's own writes are not rolled back by a refusal.
+    Only for a block in which refusals come from services (each rolls its own
+    savepoint back) and nothing is written before them: it saves a SAVEPOINT
+    and its RELEASE."""
+    if _CURRENT.get() is not None:
+        yield
+        return
     call = _Call()
     token = _CURRENT.set(call)
     error: DomainError | None = None
+    replacement = None
     try:
         with transaction.atomic():
             try:
-                with transaction.atomic():
-                    result = function(*args, **kwargs)
+                if savepoint:
+                    with transaction.atomic():
+                        yield
+                else:
+                    yield
             except DomainError as refused:
                 error = refused
                 _take_kept(call, refused)
-            # The service's own writes are gone if it refused; these stay.
+            # The block's own writes are gone if it was refused; these stay.
             if error is not None:
                 for write in call.on_refusal:
                     write()
-            replacement = None
             for origin, write in call.kept:
                 better = write(origin)
                 if better is not None and origin is error:
@@ -111,7 +135,6 @@ def _outermost(function: Callable, args, kwargs) -> Any:
         _release_advisory_locks(call)
     if error is not None:
         raise replacement or error
-    return result
 
 
 def keep_on_refusal(write: Callable[[], None]) -> None:

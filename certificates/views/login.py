@@ -1,12 +1,11 @@
 """Challenges and certificate login."""
 
 from django.conf import settings
-from django.contrib.auth import authenticate, login
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from accounts.decorators import logged_in_customer
-from bank.http import b64_text, json_endpoint, json_error, json_malformed
+from bank.http import b64_text, json_endpoint, json_error, json_malformed, login_in_one_transaction
 from certificates.challenges import challenge_create
 from certificates.exceptions import CertificateRefused, Refusal
 from certificates.forms import ChallengeRequestForm, SignedForm
@@ -60,10 +59,9 @@ def challenge_view(request, data):
 @json_endpoint(SignedForm)
 def certificate_login_view(request, data):
     # A refusal (and a network that sent too many bad signatures: 429 with Retry-After) is the adapter's answer.
-    customer = authenticate(
+    customer = login_in_one_transaction(
         request, bank=request.bank, certificate=data["certificate"], signature=data["signature"], challenge=data["challenge"]
     )
     if customer is None:
         raise CertificateRefused(Refusal.CUSTOMER_INACTIVE)
-    login(request, customer)
     return {"redirect": reverse("banking:accounts", kwargs={"bank": request.bank.slug})}

@@ -8,17 +8,19 @@ import logging
 
 import pytest
 from django.contrib.sessions.models import Session
-from django.db import DatabaseError, OperationalError
+from django.db import OperationalError
 from django.utils import timezone
+
+from bank.sessions import SessionStore
 
 
 @pytest.fixture
 def session_save_fails(monkeypatch):
     def fail_with(error):
-        def save(self, *args, **kwargs):
+        def write(self, *, must_create):
             raise error
 
-        monkeypatch.setattr(Session, "save", save)
+        monkeypatch.setattr(SessionStore, "_write", write)
 
     return fail_with
 
@@ -42,9 +44,16 @@ def test_a_database_fault_while_saving_the_session_is_a_logged_500(
     assert response["X-Request-ID"] in response.content.decode()
 
 
-def test_a_session_deleted_in_a_concurrent_request_is_still_a_400(logged_in_client, session_save_fails, settings, stamp_aged):
+def test_a_session_deleted_in_a_concurrent_request_is_still_a_400(logged_in_client, settings, stamp_aged, monkeypatch):
     settings.DEBUG = False
     logged_in_client.raise_request_exception = False
-    # What Django's update of a row that no longer exists raises (logged out in another tab).
-    session_save_fails(DatabaseError("Forced update did not affect any rows."))
+    # Logged out in another tab between this request's read of the row and its write.
+    load = SessionStore.load
+
+    def load_then_lose(self):
+        data = load(self)
+        Session.objects.filter(session_key=self.session_key).delete()
+        return data
+
+    monkeypatch.setattr(SessionStore, "load", load_then_lose)
     assert logged_in_client.get("/nuri/accounts/").status_code == 400

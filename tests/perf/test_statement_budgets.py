@@ -120,3 +120,31 @@ def test_a_changed_session_is_written_in_one_statement_outside_a_transaction(log
     assert len(at) == 1, sql
     # Not wrapped in BEGIN ... COMMIT of its own: the request's last statement, alone.
     assert at[0] == len(sql) - 1 and sql[at[0] - 1] != "BEGIN", sql[at[0] - 2 :]
+
+
+def _writes_outside_one_transaction(queries) -> list[str]:
+    """The writes of a request that are not in its first transaction, the audit sealer's aside."""
+    sql = [q["sql"] for q in queries.captured_queries]
+    begin, commit = sql.index("BEGIN"), sql.index("COMMIT")
+    writes = [(i, s) for i, s in enumerate(sql) if s.split()[0] in ("INSERT", "UPDATE", "DELETE")]
+    return [s[:80] for i, s in writes if not begin < i < commit and '"audit_' not in s]
+
+
+@pytest.mark.parametrize("kind", ["password", "certificate"])
+def test_a_login_commits_once_with_its_session_row_and_last_login(kind, client, customer, holder):
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite's driver opens and commits transactions without statements the ORM logs")
+    if kind == "password":
+        client.get("/nuri/login/")
+        with CaptureQueriesContext(connection) as queries:
+            assert client.post("/nuri/login/", {"login_id": "hong", "password": PASSWORD}).status_code == 302
+    else:
+        token, to_sign = get_challenge(client)
+        with CaptureQueriesContext(connection) as queries:
+            assert login(client, holder.der, holder.key, token=token, to_sign=to_sign).status_code == 200
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert sql.count("COMMIT") == 2, sql  # the login, then the audit sealer's
+    assert _writes_outside_one_transaction(queries) == []
+    first = sql[sql.index("BEGIN") : sql.index("COMMIT")]
+    assert any(s.startswith('INSERT INTO "django_session"') for s in first)
+    assert any(s.startswith('UPDATE "accounts_customer" SET "last_login"') for s in first)
