@@ -75,7 +75,12 @@ def database_recreate(maintenance_url: str, name: str) -> None:
     import psycopg
 
     with psycopg.connect(conninfo(maintenance_url, application_name="torture-setup"), autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        # Never pull a database from under a run that is still using it (a second `make torture`
+        # once dropped a 150-minute run's database WITH (FORCE)): refuse while anyone is connected.
+        users = connection.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s", [name]).fetchone()[0]
+        if users:
+            raise SystemExit(f"database {name} is in use ({users} connections): another run? Pass --database=<other name>.")
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
         connection.execute(f'CREATE DATABASE "{name}"')
 
 
