@@ -29,7 +29,7 @@ traceback and request id (issue 12 §2). A session row that really is gone
 
 from django.contrib.sessions.backends.base import VALID_KEY_CHARS, CreateError, UpdateError
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
-from django.db import InterfaceError, OperationalError, connections, router
+from django.db import connections, router
 from django.utils.crypto import get_random_string
 
 
@@ -58,22 +58,16 @@ class SessionStore(DatabaseSessionStore):
         data = self.serializer().dumps(self._get_session(no_load=must_create))
         if not must_create and not self._unwritten and (self.session_key, data) == self._written:
             return  # written in this request already, unchanged since (a login writes it in its own transaction)
-        try:
-            if not self._unwritten:
-                self._write(must_create=must_create)
-            else:
-                while True:
-                    try:
-                        self._write(must_create=True)
-                        break
-                    except CreateError:
-                        self._session_key = get_random_string(32, VALID_KEY_CHARS)
-                self._unwritten = False
-        except UpdateError as error:
-            cause = error.__context__
-            if isinstance(cause, OperationalError | InterfaceError):
-                raise cause from None
-            raise
+        if not self._unwritten:
+            self._write(must_create=must_create)
+        else:
+            while True:
+                try:
+                    self._write(must_create=True)
+                    break
+                except CreateError:
+                    self._session_key = get_random_string(32, VALID_KEY_CHARS)
+            self._unwritten = False
         self._written = (self.session_key, data)
 
     def _write(self, *, must_create: bool) -> None:

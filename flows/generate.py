@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
-from django.db.models import Case, F, IntegerField, Sum, When
+from django.db.models import BigIntegerField, Case, F, Sum, When
 from django.utils import timezone
 
 from accounts.models import Customer
@@ -292,7 +292,7 @@ def _balances_write(accounts: list[_Account]) -> None:
     for offset in range(0, len(accounts), 1_000):
         chunk = accounts[offset : offset + 1_000]
         DepositAccount.objects.filter(pk__in=[a.pk for a in chunk]).update(
-            balance=Case(*[When(pk=a.pk, then=a.balance) for a in chunk], output_field=IntegerField())
+            balance=Case(*[When(pk=a.pk, then=a.balance) for a in chunk], output_field=BigIntegerField())
         )
 
 

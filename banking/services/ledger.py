@@ -175,7 +175,9 @@ def accounts_lock(*, pks: list[int], fee_bank: Bank | None = None) -> tuple[dict
     checks of rows that merely reference these (an audit row of the owner, a
     favourite naming the account), which may commit meanwhile."""
     fee_number = _ledger_account_number(bank=fee_bank, serial=accountnumbers.SERIAL_FEE_INCOME) if fee_bank else None
-    wanted = Q(pk__in=pks) | (Q(number=fee_number) if fee_number else Q(pk__in=[]))
+    wanted = Q(pk__in=pks)
+    if fee_number:
+        wanted |= Q(number=fee_number)
     rows = DepositAccount.objects.select_for_update(of=("self",), no_key=True).select_related("bank", "owner")
     locked = {a.pk: a for a in rows.filter(wanted).order_by("pk")}
     fee_account = next((a for a in locked.values() if a.number == fee_number), None) if fee_number else None
